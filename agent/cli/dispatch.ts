@@ -1,0 +1,80 @@
+/**
+ * The command table and dispatch. Each command lives in its own module under cli/ and is loaded
+ * only when it runs, so `version` does not pay for the bus, the API or SQLite.
+ */
+import { AdaosError, ConfigInvalidError, ConfigReadError, UsageError, asAdaosError } from "../core/errors.js";
+import { EXIT, type CommandMain, type CliIo } from "./command.js";
+
+interface CommandSpec {
+  readonly path: readonly string[];
+  readonly usage: string;
+  readonly summary: string;
+  readonly load: () => Promise<{ main: CommandMain }>;
+}
+
+const COMMANDS: readonly CommandSpec[] = [
+  { path: ["run"], usage: "run [--config FILE] [--role hub|member] [--node-id ID] [--data-dir DIR] [--api-host ADDR] [--api-port N]", summary: "run the agent until SIGTERM/SIGINT", load: () => import("./run.js") },
+  { path: ["config", "check"], usage: "config check [--config FILE]", summary: "validate agent.yaml (+ environment); exit 2 when invalid", load: () => import("./config-check.js") },
+  { path: ["version"], usage: "version", summary: "print the version", load: () => import("./version.js") },
+  { path: ["events", "registry", "lint"], usage: "events registry lint [--root DIR]", summary: "check the event registry: index, paths, schemas, examples, fixtures", load: () => import("./events-registry-lint.js") },
+  { path: ["events", "registry", "build"], usage: "events registry build [--root DIR] [--check]", summary: "regenerate _dist/registry.json and the precompiled validators", load: () => import("./events-registry-build.js") },
+  { path: ["events", "scaffold"], usage: "events scaffold <ns.name> --kind event|command|reply --version N [--root DIR]", summary: "create schema, example and registry entry for a new event", load: () => import("./events-scaffold.js") },
+  { path: ["events", "validate"], usage: "events validate <file.json> [--root DIR]", summary: "validate an envelope and its payload; exit 1 when invalid", load: () => import("./events-validate.js") },
+  { path: ["events", "docs"], usage: "events docs [--root DIR] [--out DIR]", summary: "write the markdown event reference (docs/events/)", load: () => import("./events-docs.js") },
+  { path: ["events", "publish"], usage: "events publish <event_name> --data JSON [--version N] [--api URL] [--token T]", summary: "publish an event through a running agent", load: () => import("./events-publish.js") },
+  { path: ["events", "tail"], usage: "events tail [pattern] [--api URL] [--token T]", summary: "print the running agent's events as NDJSON", load: () => import("./events-tail.js") },
+];
+
+function help(io: CliIo): void {
+  io.out("usage: adaos-edge <command> [options]");
+  io.out("");
+  const width = Math.max(...COMMANDS.map((c) => c.path.join(" ").length));
+  for (const c of COMMANDS) io.out(`  ${c.path.join(" ").padEnd(width)}  ${c.summary}`);
+  io.out("");
+  io.out("Run `adaos-edge <command> --help` for the options of one command.");
+}
+
+function find(argv: readonly string[]): { spec: CommandSpec; rest: readonly string[] } | undefined {
+  let best: CommandSpec | undefined;
+  for (const c of COMMANDS) {
+    if (c.path.every((p, i) => argv[i] === p) && (best === undefined || c.path.length > best.path.length)) best = c;
+  }
+  return best && { spec: best, rest: argv.slice(best.path.length) };
+}
+
+export async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    help(io);
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  if (argv[0] === "--version") argv = ["version"];
+  const found = find(argv);
+  if (found === undefined) {
+    const near = COMMANDS.filter((c) => c.path[0] === argv[0]).map((c) => `  adaos-edge ${c.usage}`);
+    io.err(`adaos-edge: unknown command "${argv.join(" ")}"`);
+    if (near.length > 0) io.err(["did you mean:", ...near].join("\n"));
+    else io.err("run `adaos-edge --help` for the list of commands");
+    return EXIT.usage;
+  }
+  const { spec, rest } = found;
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(`usage: adaos-edge ${spec.usage}`);
+    io.out(spec.summary);
+    return EXIT.ok;
+  }
+  try {
+    const mod = await spec.load();
+    return await mod.main(rest, io);
+  } catch (err) {
+    return report(err, io);
+  }
+}
+
+/** One clear line per error (plus one line per issue); the exit status follows the error's kind. */
+export function report(err: unknown, io: CliIo): number {
+  const e: AdaosError = asAdaosError(err);
+  io.err(`adaos-edge: ${e.message} (${e.code})`);
+  for (const issue of e.issues) io.err(`  ${issue.pointer} ${issue.message}`);
+  if (!(err instanceof AdaosError) && err instanceof Error && err.stack !== undefined) io.err(err.stack);
+  return e instanceof UsageError || e instanceof ConfigInvalidError || e instanceof ConfigReadError ? EXIT.usage : EXIT.failure;
+}
