@@ -1,0 +1,28 @@
+/** The agent's configuration as the runtime sees it: agent/config/schema.json after merging and resolving. */
+import type { LevelWithSilent } from "pino";
+
+export type Role = "hub" | "member";
+
+/** What agent.yaml + env + flags give, validated, with schema defaults filled in. */
+export interface RawConfig {
+  role: Role;
+  node_id: string | null;
+  data_dir: string;
+  tenant: string;
+  token: string | null;
+  api: { host: string; port: number | null; max_body_bytes: number; sse_heartbeat_ms: number };
+  bus: { dedup_window: number; max_pending: number; request_timeout_ms: number };
+  log: { level: LevelWithSilent };
+  shutdown_timeout_ms: number;
+}
+
+/** The config after role-dependent defaults are applied: every value is concrete. Frozen. */
+export interface Config extends Omit<RawConfig, "node_id" | "api"> {
+  readonly node_id: string;
+  readonly api: RawConfig["api"] & { readonly port: number };
+  /** Where the config file came from, if any. */
+  readonly config_file: string | null;
+}
+
+/** Default API ports per role (ARCHITECTURE.md "HTTP API"). */
+export const DEFAULT_API_PORT: Readonly<Record<Role, number>> = { hub: 8777, member: 8778 };
