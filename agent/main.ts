@@ -4,11 +4,12 @@ import { processIo } from "./cli/command.js";
 import { dispatch, report } from "./cli/dispatch.js";
 
 const io = processIo();
-dispatch(process.argv.slice(2), io).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.exitCode = report(err, io);
-  },
-);
+/** Once a command has returned, a handle left open by mistake must not keep the process alive. */
+const EXIT_GRACE_MS = 1000;
+
+function finish(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+}
+
+dispatch(process.argv.slice(2), io).then(finish, (err: unknown) => finish(report(err, io)));

@@ -49,11 +49,11 @@ export function readConfigFile(path: string): unknown {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
     throw new ConfigReadError(`cannot read config file ${path}: ${reason}`, { cause: err });
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const issues: Issue[] = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return { pointer: pos ? `${path}:${pos.line}:${pos.col}` : path, message: e.message.split("\n")[0] ?? e.message };
+      return { pointer: pos ? `${path}:${pos.line}:${pos.col}` : path, message: (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "") };
     });
     throw new ConfigReadError(`config file ${path} is not valid YAML`, { issues });
   }

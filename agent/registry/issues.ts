@@ -21,6 +21,8 @@ export function issuesFromAjv(errors: readonly AjvError[] | null | undefined, ba
     } else if (e.keyword === "additionalProperties" && typeof p.additionalProperty === "string") {
       pointer += `/${escapeToken(p.additionalProperty)}`;
       message = "is not allowed (unknown property)";
+    } else if (e.keyword === "type" && (typeof p.type === "string" || Array.isArray(p.type))) {
+      message = `must be ${String(p.type).split(",").join(" or ")}`;
     } else if (e.keyword === "enum" && Array.isArray(p.allowedValues)) {
       message = `must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
     }

@@ -1,0 +1,124 @@
+/**
+ * The composition root: the only place that picks concrete implementations and wires them.
+ * Components start in this order and stop in reverse: bus, API. Later features (transports,
+ * outbox, directory, resolver, voice, scenarios) slot in here.
+ */
+import type { Envelope } from "../../abi/envelope.js";
+import { ApiServer } from "../api/server.js";
+import { LocalBus } from "../bus/local-bus.js";
+import type { Bus, RejectReason } from "../bus/bus.js";
+import type { Config } from "../config/config.js";
+import type { Clock } from "../core/clock.js";
+import { systemClock } from "../core/clock.js";
+import { createEnvelope } from "../core/envelope.js";
+import { componentLogger, type Logger } from "../core/logger.js";
+import { MetricsRegistry, registerProcessMetrics } from "../core/metrics.js";
+import { VERSION } from "../core/version.js";
+import type { EventCatalog } from "../registry/catalog.js";
+import { precompiledCatalog } from "../registry/precompiled.js";
+import { Lifecycle } from "./lifecycle.js";
+import { resolveToken, type TokenSource } from "./token.js";
+
+export interface AgentDeps {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly catalog?: EventCatalog;
+}
+
+export class Agent {
+  readonly bus: Bus;
+  readonly metrics = new MetricsRegistry();
+  readonly token: TokenSource;
+  readonly #api: ApiServer;
+  readonly #lifecycle: Lifecycle;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #source: string;
+  #ready = false;
+  readonly #startedAt: number;
+
+  constructor(private readonly config: Config, deps: AgentDeps) {
+    this.#logger = deps.logger;
+    this.#clock = deps.clock ?? systemClock;
+    this.#startedAt = this.#clock.now();
+    this.#source = `agent://${config.role}/${config.node_id}`;
+    this.token = resolveToken(config.token, config.data_dir);
+    registerProcessMetrics(this.metrics, this.#startedAt);
+
+    const busLogger = componentLogger(this.#logger, "bus");
+    const bus = new LocalBus({
+      catalog: deps.catalog ?? precompiledCatalog(),
+      logger: busLogger,
+      metrics: this.metrics,
+      source: this.#source,
+      clock: this.#clock,
+      dedupWindow: config.bus.dedup_window,
+      maxPending: config.bus.max_pending,
+      requestTimeoutMs: config.bus.request_timeout_ms,
+      // Until the dead-letter queue exists (store-and-forward issue), refused envelopes are logged.
+      onReject: (data, reason, error) => this.#onReject(busLogger, data, reason, error),
+    });
+    this.bus = bus;
+
+    this.#api = new ApiServer({
+      host: config.api.host,
+      port: config.api.port,
+      token: this.token.token,
+      maxBodyBytes: config.api.max_body_bytes,
+      sseHeartbeatMs: config.api.sse_heartbeat_ms,
+      bus,
+      metrics: this.metrics,
+      logger: componentLogger(this.#logger, "api"),
+      source: `api@${config.node_id}`,
+      tenant: config.tenant,
+      clock: this.#clock,
+      readiness: () => ({ ready: this.#ready, info: this.#info() }),
+    });
+    this.#lifecycle = new Lifecycle([bus, this.#api], this.#logger);
+  }
+
+  /** The API's base URL once started. */
+  get url(): string {
+    return this.#api.url;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    await this.#lifecycle.start(signal);
+    this.#ready = true;
+    this.bus.publish(
+      createEnvelope(
+        {
+          event_name: "system.boot.completed",
+          version: 1,
+          source: this.#source,
+          tenant: this.config.tenant,
+          priority: 2,
+          payload: { node_id: this.config.node_id, role: this.config.role, version: VERSION, boot_ms: Math.round(this.#clock.now() - this.#startedAt) },
+        },
+        this.#clock,
+      ),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#ready = false;
+    await this.#lifecycle.stop();
+  }
+
+  #info(): Record<string, unknown> {
+    return {
+      version: VERSION,
+      node_id: this.config.node_id,
+      role: this.config.role,
+      uptime_s: Math.round((this.#clock.now() - this.#startedAt) / 1000),
+    };
+  }
+
+  #onReject(logger: Logger, data: unknown, reason: RejectReason, error: Error): void {
+    const env = typeof data === "object" && data !== null ? (data as Partial<Envelope>) : {};
+    // The publisher of an invalid or unknown envelope got the error itself; drops after acceptance
+    // reach nobody else, so they are worth a warning.
+    const level = reason === "invalid" || reason === "unknown_event" ? "debug" : "warn";
+    logger[level]({ reason, id: env.id, event: env.event_name, err: error.message }, "envelope refused or dropped");
+  }
+}

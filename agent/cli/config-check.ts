@@ -1,0 +1,25 @@
+/** `adaos-edge config check`: validate agent.yaml + environment; one `path message` line per problem, exit 2. */
+import { loadConfig } from "../config/load.js";
+import { ConfigInvalidError } from "../core/errors.js";
+import { parse } from "./args.js";
+import type { CommandMain } from "./command.js";
+import { EXIT } from "./command.js";
+import { CONFIG_FLAG_OPTIONS, flagOverrides } from "./flags.js";
+
+const USAGE = "config check [--config FILE] [--print] [run flags…]";
+
+export const main: CommandMain = (args, io) => {
+  const { values } = parse(args, { ...CONFIG_FLAG_OPTIONS, print: { type: "boolean" } }, USAGE);
+  try {
+    const { config, warnings } = loadConfig({ file: values.config, env: io.env, cwd: io.cwd, flags: flagOverrides(values) });
+    for (const w of warnings) io.err(`warning: ${w}`);
+    if (values.print === true) io.out(JSON.stringify({ ...config, token: config.token === null ? null : "<redacted>" }, null, 2));
+    io.out(`config ok: ${config.config_file ?? "built-in defaults"} (role ${config.role}, node ${config.node_id})`);
+    return Promise.resolve(EXIT.ok);
+  } catch (err) {
+    if (!(err instanceof ConfigInvalidError)) throw err;
+    for (const issue of err.issues) io.err(`${issue.pointer} ${issue.message}`);
+    io.err(`adaos-edge: ${err.message} (${err.code})`);
+    return Promise.resolve(EXIT.usage);
+  }
+};

@@ -1,0 +1,119 @@
+/**
+ * Helpers for tests that start real processes: free ports, a temp data dir, an agent child
+ * process that is always killed after the test, and polling with a deadline.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const MAIN = fileURLToPath(new URL("../agent/main.js", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+interface After {
+  after(fn: () => void | Promise<void>): void;
+}
+
+export function tempDir(t: After, prefix = "adaos-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A TCP port that was free a moment ago (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Proc {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+}
+
+/** Start `node dist/agent/main.js <args>`; it is SIGKILLed after the test if still running. */
+export function runCli(t: After, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Proc {
+  const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
+  for (const k of Object.keys(env)) if (k.startsWith("ADAOS_EDGE_") && !(k in (opts.env ?? {}))) delete env[k];
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Thrown from a waitFor() probe to stop waiting at once (e.g. the process died). */
+export class GiveUp extends Error {}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      if (err instanceof GiveUp) throw err;
+      lastErr = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Within `ms`, or reject naming what did not happen. */
+export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface RunningAgent extends Proc {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly token: string;
+}
+
+/** Start a hub (or member) on a free port with a temp data dir and a known token; wait until ready. */
+export async function startAgent(t: After, extraArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<RunningAgent> {
+  const port = await freePort();
+  const dataDir = tempDir(t, "adaos-agent-");
+  const token = "test-token-0123456789abcdef";
+  const proc = runCli(t, ["run", "--api-port", String(port), "--data-dir", dataDir, "--node-id", "test-hub", ...extraArgs], {
+    cwd: dataDir,
+    env: { ADAOS_EDGE_TOKEN: token, ADAOS_EDGE_LOG_LEVEL: "debug", ...env },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`agent ready on ${url} (stderr: ${proc.stderr()})`, async () => {
+    if (proc.child.exitCode !== null) throw new GiveUp(`agent exited ${proc.child.exitCode}: ${proc.stderr()}`);
+    const res = await fetch(`${url}/health/ready`);
+    return res.status === 200 ? true : undefined;
+  });
+  return { ...proc, url, dataDir, token };
+}
