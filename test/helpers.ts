@@ -76,7 +76,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
       if (err instanceof GiveUp) throw err;
       lastErr = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr instanceof Error ? `: ${lastErr.message}` : ""}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -8,7 +8,6 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { ConfigInvalidError, ConfigReadError, type Issue } from "../core/errors.js";
-import type { CompiledValidator } from "../registry/catalog.js";
 import { issuesFromAjv } from "../registry/issues.js";
 import { DEFAULT_API_PORT, type Config, type RawConfig } from "./config.js";
 import { envOverrides, type Override } from "./env.js";
