@@ -73,7 +73,7 @@ test("a taken port ends start-up with one clear line and status 1", async (t) =>
   assert.equal(await within(5000, "exit on a taken port", proc.exited), 1);
   const errLines = proc.stderr().trim().split("\n");
   assert.equal(errLines.length, 1, proc.stderr());
-  assert.match(errLines[0] ?? "", new RegExp(`^adaos-edge: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use \\(E_PORT_IN_USE\\)$`));
+  assert.match(errLines[0] ?? "", new RegExp(`^adaos-edge: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use; .*--api-port.* \\(E_PORT_IN_USE\\)$`));
 });
 
 test("an invalid config ends start-up with status 2 and says what is wrong", async (t) => {

@@ -16,6 +16,7 @@ import { MetricsRegistry, registerProcessMetrics } from "../core/metrics.js";
 import { VERSION } from "../core/version.js";
 import type { EventCatalog } from "../registry/catalog.js";
 import { precompiledCatalog } from "../registry/precompiled.js";
+import type { Component } from "./component.js";
 import { Lifecycle } from "./lifecycle.js";
 import { resolveToken, type TokenSource } from "./token.js";
 
@@ -31,6 +32,7 @@ export class Agent {
   readonly token: TokenSource;
   readonly #api: ApiServer;
   readonly #lifecycle: Lifecycle;
+  readonly #components: readonly Component[];
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #source: string;
@@ -74,7 +76,8 @@ export class Agent {
       clock: this.#clock,
       readiness: () => ({ ready: this.#ready, info: this.#info() }),
     });
-    this.#lifecycle = new Lifecycle([bus, this.#api], this.#logger);
+    this.#components = [bus, this.#api];
+    this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 
   /** The API's base URL once started. */
@@ -93,7 +96,15 @@ export class Agent {
           source: this.#source,
           tenant: this.config.tenant,
           priority: 2,
-          payload: { node_id: this.config.node_id, role: this.config.role, version: VERSION, boot_ms: Math.round(this.#clock.now() - this.#startedAt) },
+          payload: {
+            node_id: this.config.node_id,
+            role: this.config.role,
+            version: VERSION,
+            boot_ms: Math.round(this.#clock.now() - this.#startedAt),
+            started_at: new Date(this.#startedAt).toISOString(),
+            platform: `${process.platform}-${process.arch}`,
+            components: this.#components.map((c) => c.name),
+          },
         },
         this.#clock,
       ),

@@ -21,6 +21,11 @@ export const EXIT = {
 } as const;
 
 export function processIo(): CliIo {
+  // `adaos-edge events tail | head` closes our stdout early: that is the reader's choice, not a crash.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
   return {
     out: (line) => process.stdout.write(line + "\n"),
     err: (line) => process.stderr.write(line + "\n"),

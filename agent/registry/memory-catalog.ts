@@ -1,20 +1,16 @@
 /**
- * An EventCatalog compiled at run time from in-memory entries and schemas (ajv, draft 2020-12).
- * The source catalog builds on it; tests use it to define the few events they need.
+ * An EventCatalog compiled at run time from in-memory entries and schemas, with the same ajv
+ * settings as the registry tooling. Tests use it to define the few events they need.
  */
-import { Ajv2020 } from "ajv/dist/2020.js";
+import type { Ajv2020 } from "ajv/dist/2020.js";
 import envelopeSchema from "../../abi/envelope.schema.json" with { type: "json" };
 import type { CatalogEvent, CompiledValidator, EventCatalog, EventEntry } from "./catalog.js";
 import { eventKey } from "./catalog.js";
+import { createEventAjv } from "./ajv.js";
 
 export interface EventDefinition {
   readonly entry: EventEntry;
   readonly schema: object;
-}
-
-/** An ajv instance configured like the build-time generator (so both behave the same). */
-export function createAjv(): Ajv2020 {
-  return new Ajv2020({ allErrors: true, strict: true, useDefaults: true, keywords: ["x-version"] });
 }
 
 export class MemoryCatalog implements EventCatalog {
@@ -22,7 +18,7 @@ export class MemoryCatalog implements EventCatalog {
   readonly #events = new Map<string, CatalogEvent>();
   readonly #entries: EventEntry[] = [];
 
-  constructor(definitions: readonly EventDefinition[], ajv: Ajv2020 = createAjv()) {
+  constructor(definitions: readonly EventDefinition[], ajv: Ajv2020 = createEventAjv()) {
     this.validateEnvelope = ajv.compile(envelopeSchema);
     for (const def of definitions) {
       const validatePayload = ajv.compile(def.schema);
