@@ -112,7 +112,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 export interface SendErrorOptions {
-  /** Overrides the catalog status (405 has no code of its own). */
+  /** Overrides the catalog status. */
   readonly status?: number;
   readonly headers?: OutgoingHttpHeaders;
 }

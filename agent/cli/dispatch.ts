@@ -21,8 +21,8 @@ const COMMANDS: readonly CommandSpec[] = [
   { path: ["events", "scaffold"], usage: "events scaffold <ns.name> --kind event|command|reply --version N [--summary TEXT] [--reply fqdn@N] [--root DIR]", summary: "create schema, example and registry entry for a new event", load: () => import("./events-scaffold.js") },
   { path: ["events", "validate"], usage: "events validate <file.json>... [--root DIR]", summary: "validate an envelope and its payload; exit 1 when invalid", load: () => import("./events-validate.js") },
   { path: ["events", "docs"], usage: "events docs [--root DIR] [--out DIR]", summary: "write the markdown event reference (docs/events/)", load: () => import("./events-docs.js") },
-  { path: ["events", "publish"], usage: "events publish <event_name> --data JSON [--version N] [--api URL] [--token T]", summary: "publish an event through a running agent", load: () => import("./events-publish.js") },
-  { path: ["events", "tail"], usage: "events tail [pattern] [--api URL] [--token T]", summary: "print the running agent's events as NDJSON", load: () => import("./events-tail.js") },
+  { path: ["events", "publish"], usage: "events publish <event_name> --data JSON [--version N] [--priority 0-5] [--kind event|command|reply] [--api URL] [--token T] [--data-dir DIR]", summary: "publish an event through a running agent", load: () => import("./events-publish.js") },
+  { path: ["events", "tail"], usage: "events tail [pattern] [--count N] [--api URL] [--token T] [--data-dir DIR]", summary: "print the running agent's events as NDJSON", load: () => import("./events-tail.js") },
 ];
 
 function help(io: CliIo): void {

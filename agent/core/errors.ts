@@ -50,6 +50,7 @@ export class UnauthorizedError extends AdaosError { readonly code = "E_UNAUTHORI
 export class BadRequestError extends AdaosError { readonly code = "E_BAD_REQUEST"; }
 export class PayloadTooLargeError extends AdaosError { readonly code = "E_PAYLOAD_TOO_LARGE"; }
 export class NotFoundError extends AdaosError { readonly code = "E_NOT_FOUND"; }
+export class MethodNotAllowedError extends AdaosError { readonly code = "E_METHOD_NOT_ALLOWED"; }
 export class ApiUnreachableError extends AdaosError { readonly code = "E_API_UNREACHABLE"; }
 export class RegistryInvalidError extends AdaosError { readonly code = "E_REGISTRY_INVALID"; }
 
@@ -60,7 +61,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   InternalError, UsageError, ConfigReadError, ConfigInvalidError, EnvelopeInvalidError,
   UnknownEventError, PayloadInvalidError, EnvelopeExpiredError, SubjectInvalidError, TimeoutError,
   NoRespondersError, BusClosedError, PortInUseError, UnauthorizedError, BadRequestError,
-  PayloadTooLargeError, NotFoundError, ApiUnreachableError, RegistryInvalidError,
+  PayloadTooLargeError, NotFoundError, MethodNotAllowedError, ApiUnreachableError, RegistryInvalidError,
 ];
 
 const byCode = new Map<string, ErrorClass>(ERROR_CLASSES.map((C) => [new C("").code, C]));

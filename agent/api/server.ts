@@ -1,0 +1,231 @@
+/**
+ * The node's HTTP API as a component: routes from one file per group, the token on everything
+ * but /health/*, errors as {error: {code, message, issues?}}, and a stop() that does not wait
+ * for open event streams or idle keep-alive connections.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Component } from "../app/component.js";
+import type { Bus } from "../bus/bus.js";
+import type { Clock } from "../core/clock.js";
+import { systemClock } from "../core/clock.js";
+import { BadRequestError, ConfigInvalidError, InternalError, MethodNotAllowedError, NotFoundError, PortInUseError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { MetricsRegistry } from "../core/metrics.js";
+import { TokenAuth, WWW_AUTHENTICATE } from "./auth.js";
+import { sendError, type Route, type RouteHandler } from "./http.js";
+import { eventRoutes } from "./routes/events.js";
+import { healthRoutes, type Readiness } from "./routes/health.js";
+import { metricsRoutes, requestCounter } from "./routes/metrics.js";
+
+/** Requests still running when stop() is called get this long before their connections are cut. */
+const STOP_GRACE_MS = 1000;
+/** Default bound on a slow event-stream client's unsent bytes. */
+const SSE_MAX_BUFFER_BYTES = 1024 * 1024;
+/** Paths that answer without a token (probes). */
+const PUBLIC_PREFIX = "/health/";
+
+export interface ApiServerOptions {
+  readonly host: string;
+  /** 0 picks a free port; `url` tells which. */
+  readonly port: number;
+  readonly token: string;
+  readonly maxBodyBytes: number;
+  readonly sseHeartbeatMs: number;
+  readonly sseMaxBufferBytes?: number;
+  readonly bus: Bus;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  /** Source of envelopes the API creates, e.g. `api@<node_id>`. */
+  readonly source: string;
+  readonly tenant: string;
+  readonly clock?: Clock;
+  readonly readiness: () => Readiness;
+}
+
+export class ApiServer implements Component {
+  readonly name = "api";
+  #server: Server | undefined;
+  readonly #streams = new Set<() => void>();
+  /** Open connections and how many requests each is serving (0: idle, or never sent one). */
+  readonly #connections = new Map<Socket, number>();
+
+  constructor(private readonly opts: ApiServerOptions) {}
+
+  /** The base URL clients use (a wildcard listen address is reached through loopback). */
+  get url(): string {
+    const address = this.#server?.address();
+    if (address === null || address === undefined || typeof address === "string") throw new InternalError("the API server is not listening");
+    return `http://${urlHost(address)}:${address.port}`;
+  }
+
+  /** Open event streams. */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.#server !== undefined) throw new InternalError("the API server is already started");
+    if (this.opts.token.length === 0) throw new ConfigInvalidError("the API token must not be empty");
+    signal.throwIfAborted();
+    const routes = this.#routes();
+    const count = requestCounter(this.opts.metrics);
+    const auth = new TokenAuth(this.opts.token);
+    const server = createServer((req, res) => {
+      this.#track(req.socket, res);
+      this.#handle(req, res, routes, auth, count).catch((err: unknown) => sendError(res, err, this.opts.logger));
+    });
+    server.on("connection", (socket: Socket) => {
+      this.#connections.set(socket, 0);
+      socket.once("close", () => this.#connections.delete(socket));
+    });
+    await listen(server, this.opts.host, this.opts.port, signal);
+    server.on("error", (err) => this.opts.logger.error({ err }, "API server error"));
+    this.#server = server;
+    this.opts.logger.info({ url: this.url }, "API listening");
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    this.#server = undefined;
+    for (const close of [...this.#streams]) close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // closeIdleConnections() misses connections that never sent a request; this covers both.
+    for (const [socket, active] of this.#connections) if (active === 0) socket.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<"timeout">((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS, "timeout")));
+    const outcome = await Promise.race([closed, grace]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      this.opts.logger.warn("API requests still running at stop; closing their connections");
+      server.closeAllConnections();
+      await closed;
+    }
+  }
+
+  #track(socket: Socket, res: ServerResponse): void {
+    this.#connections.set(socket, (this.#connections.get(socket) ?? 0) + 1);
+    res.once("close", () => {
+      const active = this.#connections.get(socket);
+      if (active !== undefined) this.#connections.set(socket, active - 1);
+    });
+  }
+
+  #routes(): Map<string, Map<string, RouteHandler>> {
+    const o = this.opts;
+    const all: Route[] = [
+      ...healthRoutes({ readiness: o.readiness, logger: o.logger }),
+      ...metricsRoutes(o.metrics),
+      ...eventRoutes({
+        bus: o.bus,
+        source: o.source,
+        tenant: o.tenant,
+        clock: o.clock ?? systemClock,
+        maxBodyBytes: o.maxBodyBytes,
+        sseHeartbeatMs: o.sseHeartbeatMs,
+        sseMaxBufferBytes: o.sseMaxBufferBytes ?? SSE_MAX_BUFFER_BYTES,
+        metrics: o.metrics,
+        logger: o.logger,
+        streams: this.#streams,
+      }),
+    ];
+    const byPath = new Map<string, Map<string, RouteHandler>>();
+    for (const r of all) {
+      const methods = byPath.get(r.path) ?? new Map<string, RouteHandler>();
+      if (methods.has(r.method)) throw new InternalError(`route ${r.method} ${r.path} defined twice`);
+      methods.set(r.method, r.handler);
+      byPath.set(r.path, methods);
+    }
+    return byPath;
+  }
+
+  async #handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    routes: ReadonlyMap<string, ReadonlyMap<string, RouteHandler>>,
+    auth: TokenAuth,
+    count: (route: string, status: number) => void,
+  ): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://api.invalid");
+    } catch (err) {
+      count("unmatched", 400);
+      sendError(res, new BadRequestError(`malformed request target ${JSON.stringify(req.url)}`, { cause: err }), this.opts.logger);
+      return;
+    }
+    const methods = routes.get(url.pathname);
+    res.once("close", () => count(methods === undefined ? "unmatched" : url.pathname, res.statusCode));
+    try {
+      if (!url.pathname.startsWith(PUBLIC_PREFIX)) auth.check(req);
+    } catch (err) {
+      sendError(res, err, this.opts.logger, { headers: { "www-authenticate": WWW_AUTHENTICATE } });
+      return;
+    }
+    if (methods === undefined) {
+      sendError(res, new NotFoundError(`no route ${url.pathname}`), this.opts.logger);
+      return;
+    }
+    const handler = methods.get(req.method ?? "");
+    if (handler === undefined) {
+      const allow = [...methods.keys()].join(", ");
+      sendError(res, new MethodNotAllowedError(`${req.method ?? "?"} is not allowed on ${url.pathname}; allowed: ${allow}`), this.opts.logger, {
+        headers: { allow },
+      });
+      return;
+    }
+    try {
+      await handler(req, res, { url });
+    } catch (err) {
+      sendError(res, err, this.opts.logger);
+    }
+  }
+}
+
+function urlHost(address: AddressInfo): string {
+  if (address.address === "0.0.0.0") return "127.0.0.1";
+  if (address.address === "::") return "[::1]";
+  return address.family === "IPv6" ? `[${address.address}]` : address.address;
+}
+
+/** server.listen as a promise, with listen failures turned into errors that say what to do. */
+function listen(server: Server, host: string, port: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      server.off("error", onError);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      done();
+      reject(listenError(err, host, port));
+    };
+    const onAbort = (): void => {
+      done();
+      server.close();
+      reject(signal.reason instanceof Error ? signal.reason : new Error("start aborted"));
+    };
+    server.once("error", onError);
+    signal.addEventListener("abort", onAbort, { once: true });
+    server.listen({ host, port }, () => {
+      done();
+      resolve();
+    });
+  });
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  switch (err.code) {
+    case "EADDRINUSE":
+      return new PortInUseError(`cannot listen on ${where}: address already in use; stop the other process or pick another port (--api-port)`, { cause: err });
+    case "EACCES":
+      return new ConfigInvalidError(`cannot listen on ${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE, pick another port (--api-port)`, { cause: err });
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new ConfigInvalidError(`cannot listen on ${where}: no such address on this machine; check --api-host (127.0.0.1 or 0.0.0.0)`, { cause: err });
+    default:
+      return new InternalError(`cannot listen on ${where}: ${err.message}`, { cause: err });
+  }
+}
