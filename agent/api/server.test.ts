@@ -8,8 +8,8 @@ import { VERSION } from "../core/version.js";
 import { LocalBus } from "../bus/local-bus.js";
 import { silentLogger } from "../core/logger.js";
 import { MetricsRegistry } from "../core/metrics.js";
-import { ApiServer, type ApiServerOptions } from "./server.js";
-import { SseClient, TOKEN, auth, catalog, metricValue, startApi, waitFor } from "./test-fixture.js";
+import { ApiServer } from "./server.js";
+import { SseClient, TOKEN, apiOptions, auth, catalog, metricValue, startApi, waitFor } from "./test-fixture.js";
 
 test("health: live and ready answer without a token; ready is 503 until the agent is ready", async (t) => {
   const { url, state } = await startApi(t);
@@ -166,7 +166,7 @@ test("port 0 gives a real port in url; a taken port is PortInUseError with a cle
 
   const metrics = new MetricsRegistry();
   const bus = new LocalBus({ catalog, logger: silentLogger(), metrics, source: "agent://hub/x" });
-  const second = new ApiServer(options(bus, metrics, { port }));
+  const second = new ApiServer(apiOptions(bus, metrics, { port }));
   await assert.rejects(second.start(new AbortController().signal), (err: unknown) => {
     assert.ok(err instanceof PortInUseError);
     assert.match(err.message, new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
@@ -179,10 +179,10 @@ test("port 0 gives a real port in url; a taken port is PortInUseError with a cle
 test("an empty token is refused at start; an aborted start does not listen", async () => {
   const metrics = new MetricsRegistry();
   const bus = new LocalBus({ catalog, logger: silentLogger(), metrics, source: "agent://hub/x" });
-  await assert.rejects(new ApiServer(options(bus, metrics, { token: "" })).start(new AbortController().signal), ConfigInvalidError);
+  await assert.rejects(new ApiServer(apiOptions(bus, metrics, { token: "" })).start(new AbortController().signal), ConfigInvalidError);
   const aborted = new AbortController();
   aborted.abort(new Error("shutting down"));
-  const api = new ApiServer(options(bus, metrics));
+  const api = new ApiServer(apiOptions(bus, metrics));
   await assert.rejects(api.start(aborted.signal), /shutting down/);
   assert.throws(() => api.url, /not listening/);
 });
@@ -208,23 +208,6 @@ test("stop() ends open event streams and idle keep-alive connections promptly", 
   assert.equal(busSubs(), 0);
   await assert.rejects(fetch(`${url}/health/live`), /fetch failed/);
 });
-
-function options(bus: LocalBus, metrics: MetricsRegistry, extra: Partial<ApiServerOptions> = {}): ApiServerOptions {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    token: TOKEN,
-    maxBodyBytes: 4096,
-    sseHeartbeatMs: 15_000,
-    bus,
-    metrics,
-    logger: silentLogger(),
-    source: "api@x",
-    tenant: "default",
-    readiness: () => ({ ready: true, info: {} }),
-    ...extra,
-  };
-}
 
 test("stop(): a connection that never sent a request does not delay it; a stalled upload is cut after a grace", async (t) => {
   const { api, url } = await startApi(t);

@@ -32,12 +32,9 @@ export interface Fixture {
   readonly state: { ready: boolean };
 }
 
-export async function startApi(t: TestContext, extra: Partial<ApiServerOptions> = {}): Promise<Fixture> {
-  const metrics = new MetricsRegistry();
-  registerProcessMetrics(metrics, Date.now());
-  const bus = new LocalBus({ catalog, logger: silentLogger(), metrics, source: `agent://hub/${NODE_ID}` });
-  const state = { ready: true };
-  const api = new ApiServer({
+/** Options for an ApiServer on a free loopback port with the test token. */
+export function apiOptions(bus: LocalBus, metrics: MetricsRegistry, extra: Partial<ApiServerOptions> = {}): ApiServerOptions {
+  return {
     host: "127.0.0.1",
     port: 0,
     token: TOKEN,
@@ -47,10 +44,24 @@ export async function startApi(t: TestContext, extra: Partial<ApiServerOptions> 
     metrics,
     logger: silentLogger(),
     source: `api@${NODE_ID}`,
-    tenant: "home",
-    readiness: () => ({ ready: state.ready, info: { node_id: NODE_ID, role: "hub", uptime_s: 1 } }),
+    tenant: "default",
+    readiness: () => ({ ready: true, info: {} }),
     ...extra,
-  });
+  };
+}
+
+export async function startApi(t: TestContext, extra: Partial<ApiServerOptions> = {}): Promise<Fixture> {
+  const metrics = new MetricsRegistry();
+  registerProcessMetrics(metrics, Date.now());
+  const bus = new LocalBus({ catalog, logger: silentLogger(), metrics, source: `agent://hub/${NODE_ID}` });
+  const state = { ready: true };
+  const api = new ApiServer(
+    apiOptions(bus, metrics, {
+      tenant: "home",
+      readiness: () => ({ ready: state.ready, info: { node_id: NODE_ID, role: "hub", uptime_s: 1 } }),
+      ...extra,
+    }),
+  );
   await api.start(new AbortController().signal);
   t.after(async () => {
     await api.stop();
