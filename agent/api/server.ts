@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Component } from "../app/component.js";
+import type { Component } from "../core/component.js";
 import type { Bus } from "../bus/bus.js";
 import type { Clock } from "../core/clock.js";
 import { systemClock } from "../core/clock.js";

@@ -16,7 +16,7 @@ import { MetricsRegistry, registerProcessMetrics } from "../core/metrics.js";
 import { VERSION } from "../core/version.js";
 import type { EventCatalog } from "../registry/catalog.js";
 import { precompiledCatalog } from "../registry/precompiled.js";
-import type { Component } from "./component.js";
+import type { Component } from "../core/component.js";
 import { Lifecycle } from "./lifecycle.js";
 import { resolveToken, type TokenSource } from "./token.js";
 

@@ -3,7 +3,7 @@
  * then rethrows; stop() never throws and logs each component that fails to stop.
  */
 import type { Logger } from "../core/logger.js";
-import type { Component } from "./component.js";
+import type { Component } from "../core/component.js";
 
 export class Lifecycle {
   readonly #started: Component[] = [];

@@ -8,7 +8,7 @@
  */
 import type { Envelope } from "../../abi/envelope.js";
 import { HEADER } from "../../abi/envelope.js";
-import type { Component } from "../app/component.js";
+import type { Component } from "../core/component.js";
 import type { Clock } from "../core/clock.js";
 import { systemClock } from "../core/clock.js";
 import { deriveEnvelope, isExpired } from "../core/envelope.js";
