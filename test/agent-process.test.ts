@@ -11,7 +11,8 @@ import { freePort, runCli, startAgent, tempDir, waitFor, within } from "./helper
 
 test("a hub starts on embedded defaults, says where it listens, answers /health/ready and stops on SIGTERM within 5 s", async (t) => {
   const agent = await startAgent(t);
-  const ready = (await (await fetch(`${agent.url}/health/ready`)).json()) as { ok: boolean; adaos: { version: string; node_id: string; role: string } };
+  const ready = (await (await fetch(`${agent.url}/health/ready`)).json()) as { ok: boolean; adaos: { version: string; node_id: string; role: string; boot_count: number } };
+  assert.equal(ready.adaos.boot_count, 1, "the node state database was written");
   assert.equal(ready.ok, true);
   assert.equal(ready.adaos.node_id, "test-hub");
   assert.equal(ready.adaos.role, "hub");
@@ -59,6 +60,8 @@ test("without a configured token the hub generates one into <data_dir>/api.token
   const second = runCli(t, ["run", "--api-port", String(port), "--data-dir", "var"], { cwd: dir, env: { ADAOS_EDGE_LOG_LEVEL: "warn" } });
   await waitFor("ready again", async () => ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok ? true : undefined));
   assert.equal(readFileSync(file, "utf8").trim(), token, "the token survives a restart");
+  const again = (await (await fetch(`http://127.0.0.1:${port}/health/ready`)).json()) as { adaos: { boot_count: number } };
+  assert.equal(again.adaos.boot_count, 2, "the boot count survives a restart (SQLite in the data dir)");
   second.child.kill("SIGTERM");
   assert.equal(await second.exited, 0);
 });

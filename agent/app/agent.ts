@@ -1,6 +1,6 @@
 /**
  * The composition root: the only place that picks concrete implementations and wires them.
- * Components start in this order and stop in reverse: bus, API. Later features (transports,
+ * Components start in this order and stop in reverse: node state (SQLite), bus, API. Later features (transports,
  * outbox, directory, resolver, voice, scenarios) slot in here.
  */
 import type { Envelope } from "../../abi/envelope.js";
@@ -17,6 +17,7 @@ import { VERSION } from "../core/version.js";
 import type { EventCatalog } from "../registry/catalog.js";
 import { precompiledCatalog } from "../registry/precompiled.js";
 import type { Component } from "../core/component.js";
+import { NodeState } from "../store/node-state.js";
 import { Lifecycle } from "./lifecycle.js";
 import { resolveToken, type TokenSource } from "./token.js";
 
@@ -31,6 +32,7 @@ export class Agent {
   readonly metrics = new MetricsRegistry();
   readonly token: TokenSource;
   readonly #api: ApiServer;
+  readonly #state: NodeState;
   readonly #lifecycle: Lifecycle;
   readonly #components: readonly Component[];
   readonly #logger: Logger;
@@ -47,6 +49,7 @@ export class Agent {
     this.token = resolveToken(config.token, config.data_dir);
     registerProcessMetrics(this.metrics, this.#startedAt);
 
+    this.#state = new NodeState(config.data_dir, this.#clock);
     const busLogger = componentLogger(this.#logger, "bus");
     const bus = new LocalBus({
       catalog: deps.catalog ?? precompiledCatalog(),
@@ -76,7 +79,7 @@ export class Agent {
       clock: this.#clock,
       readiness: () => ({ ready: this.#ready, info: this.#info() }),
     });
-    this.#components = [bus, this.#api];
+    this.#components = [this.#state, bus, this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 
@@ -122,6 +125,7 @@ export class Agent {
       node_id: this.config.node_id,
       role: this.config.role,
       uptime_s: Math.round((this.#clock.now() - this.#startedAt) / 1000),
+      ...(this.#ready ? { boot_count: this.#state.boot.count } : {}),
     };
   }
 
