@@ -16,6 +16,9 @@ step "type-check and build"
 rm -rf dist
 tsc -p tsconfig.json
 
+step "single executables (linux-x64, linux-arm64)"
+bash buildscripts/package.sh
+
 step "generated code is up to date"
 node dist/agent/main.js events registry build --check
 
