@@ -35,7 +35,7 @@ function exec(cmd: [string, string[]], args: string[], cwd: string, env: Record<
 }
 
 for (const target of TARGETS) {
-  test(`the linux-${target.arch} binary runs alone: version, config check, a hub with SQLite until ready, clean stop`, async (t) => {
+  test(`the linux-${target.arch} binary runs alone: version, config check, doctor, a hub with SQLite until ready, clean stop`, async (t) => {
     const built = join(REPO_ROOT, "dist", `adaos-edge-linux-${target.arch}`);
     assert.ok(existsSync(built), `${built} is missing: build it with \`npm run package\``);
     const dir = tempDir(t, `adaos-smoke-${target.arch}-`);
@@ -53,6 +53,13 @@ for (const target of TARGETS) {
     const check = exec(cmd, ["config", "check"], dir, env);
     assert.equal(await within(60_000, "config check", check.exited), 0, check.stderr());
     assert.match(check.stdout(), /config ok: built-in defaults/);
+
+    const doctor = exec(cmd, ["doctor", "--data-dir", join(dir, "var")], dir, env);
+    const doctorCode = await within(60_000, "doctor", doctor.exited);
+    assert.ok(doctorCode === 0 || doctorCode === 1, `doctor exit ${doctorCode}: ${doctor.stderr()}`);
+    assert.match(doctor.stdout(), /^ok +data-dir .*SQLite WAL write and read back ok/m, doctor.stdout());
+    assert.match(doctor.stdout(), /^ok +glibc +glibc 2\.\d+/m, doctor.stdout());
+    assert.match(doctor.stdout(), /^doctor: \d+ ok, \d+ warn, \d+ fail$/m);
 
     const port = await freePort();
     const hub = exec(cmd, ["run", "--role", "hub", "--api-port", String(port), "--data-dir", join(dir, "var"), "--node-id", "smoke"], dir, env);
