@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run package [-- x64|arm64 ...]: single executables dist/adaos-edge-linux-<arch>, offline.
+# npm run package [-- [--no-deb] x64|arm64 ...]: single executables dist/adaos-edge-linux-<arch>
+# and their .deb packages (buildscripts/build-deb.sh), offline.
 #
 # @yao-pkg/pkg in enhanced SEA mode bakes a stock Node 22 into each binary. Its usual download
 # of that Node (nodejs.org) is not reachable, so we seed pkg's cache from the npm registry
@@ -12,7 +13,14 @@ cd "$root"
 
 node_version="$(node -p 'require("./node_modules/node/package.json").version')"
 pkg_version="$(node -p 'require("./package.json").version')"
-archs=("$@")
+debs=1
+archs=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-deb) debs=0 ;;
+    *) archs+=("$arg") ;;
+  esac
+done
 [[ ${#archs[@]} -gt 0 ]] || archs=(x64 arm64)
 cache="${ADAOS_PKG_CACHE:-$root/.cache/pkg}"
 home="$cache/home"
@@ -58,6 +66,7 @@ for arch in "${archs[@]}"; do
   seed "$arch"
 done
 
+rm -f dist/SHA256SUMS
 for arch in "${archs[@]}"; do
   out="dist/adaos-edge-linux-$arch"
   log "packaging $out (node $node_version)"
@@ -66,5 +75,8 @@ for arch in "${archs[@]}"; do
   (cd dist && sha256sum "adaos-edge-linux-$arch" > "adaos-edge-linux-$arch.sha256")
   log "$out: $(du -h "$out" | cut -f1), sha256 $(cut -c1-16 "$out.sha256")…, $(($(date +%s) - start)) s"
 done
-cat dist/adaos-edge-linux-*.sha256 > dist/SHA256SUMS
+if [[ $debs -eq 1 ]]; then
+  for arch in "${archs[@]}"; do bash buildscripts/build-deb.sh "$arch"; done
+fi
+(cd dist && shopt -s nullglob && sha256sum adaos-edge-linux-x64 adaos-edge-linux-arm64 adaos-edge_*.deb > SHA256SUMS)
 log "adaos-edge $pkg_version: $(printf '%s ' "${archs[@]}")done; checksums in dist/SHA256SUMS"
