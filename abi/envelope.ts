@@ -31,4 +31,6 @@ export const HEADER = {
   replyTo: "reply_to",
   execToken: "exec_token",
   errorCode: "error_code",
+  /** Node id a command is addressed to; the hub's bridge sends it on ada.agent.{target}.cmd. */
+  target: "target",
 } as const;

@@ -25,6 +25,11 @@ export class DedupWindow {
     return false;
   }
 
+  /** True when id is in the window; does not remember it. */
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
   get size(): number {
     return this.#ids.size;
   }

@@ -1,0 +1,95 @@
+/**
+ * The bridge between the in-process bus and one transport. Outbound: bus envelopes that match a
+ * route go out on the route's subject. Inbound: envelopes received on the route's patterns are
+ * published on the bus. Loop prevention: an envelope the bridge put on the bus is never sent back
+ * out, and an envelope that originated on this node is never taken back in.
+ */
+import type { Envelope } from "../../abi/envelope.js";
+import type { Bus, Subscription } from "../bus/bus.js";
+import { DedupWindow } from "../bus/dedup.js";
+import { matches, patternTokens, subjectTokens } from "../bus/subject.js";
+import type { Component } from "../core/component.js";
+import type { Logger } from "../core/logger.js";
+import type { Counter, MetricsRegistry } from "../core/metrics.js";
+import type { Transport, TransportSubscription } from "../transport/transport.js";
+import { originNode, type BridgeRoutes, type OutboundRule } from "./routes.js";
+
+/** Ids of envelopes recently taken in from the wire; sized well above a burst between two ticks. */
+const FROM_WIRE_WINDOW = 50_000;
+
+export interface BridgeOptions {
+  readonly bus: Bus;
+  readonly transport: Transport;
+  readonly nodeId: string;
+  readonly routes: BridgeRoutes;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+}
+
+interface CompiledRule extends OutboundRule {
+  readonly tokens: readonly string[];
+}
+
+export class Bridge implements Component {
+  readonly name: string;
+  readonly #fromWire = new DedupWindow(FROM_WIRE_WINDOW);
+  readonly #rules: readonly CompiledRule[];
+  readonly #out: Counter;
+  readonly #in: Counter;
+  readonly #dropped: Counter;
+  #busSub: Subscription | undefined;
+  #wireSubs: TransportSubscription[] = [];
+
+  constructor(private readonly opts: BridgeOptions) {
+    this.name = `bridge:${opts.transport.name}`;
+    this.#rules = opts.routes.outbound.map((r) => ({ ...r, tokens: patternTokens(r.events) }));
+    this.#out = opts.metrics.counter("adaos_bridge_out_total", "Envelopes the bridge sent from the bus to a transport.");
+    this.#in = opts.metrics.counter("adaos_bridge_in_total", "Envelopes the bridge took from a transport onto the bus.");
+    this.#dropped = opts.metrics.counter("adaos_bridge_dropped_total", "Envelopes the bridge did not forward, by reason.");
+  }
+
+  async start(): Promise<void> {
+    for (const pattern of this.opts.routes.inbound) {
+      this.#wireSubs.push(await this.opts.transport.subscribe(pattern, (m) => this.#inbound(m.envelope)));
+    }
+    this.#busSub = this.opts.bus.subscribe(">", (e) => this.#outbound(e));
+  }
+
+  async stop(): Promise<void> {
+    this.#busSub?.unsubscribe();
+    for (const s of this.#wireSubs) s.unsubscribe();
+    this.#wireSubs = [];
+    await this.opts.transport.flush().catch(() => undefined);
+  }
+
+  #outbound(envelope: Envelope): void {
+    if (this.#fromWire.has(envelope.id)) return; // it came from the wire: never echo it back
+    const tokens = subjectTokens(envelope.event_name);
+    const rule = this.#rules.find((r) => r.kinds.includes(envelope.kind) && matches(r.tokens, tokens));
+    const subject = rule?.subject(envelope);
+    if (subject === undefined) return;
+    try {
+      this.opts.transport.publish(subject, envelope);
+      this.#out.inc();
+    } catch (err) {
+      this.#dropped.inc({ reason: "publish_failed" });
+      this.opts.logger.warn({ err, id: envelope.id, event: envelope.event_name, subject }, "bridge could not send an envelope");
+    }
+  }
+
+  #inbound(envelope: Envelope): void {
+    if (originNode(envelope.source) === this.opts.nodeId) {
+      this.#dropped.inc({ reason: "own_origin" });
+      return;
+    }
+    this.#fromWire.seen(envelope.id);
+    try {
+      const result = this.opts.bus.publish(envelope);
+      if (result.duplicate) this.#dropped.inc({ reason: "duplicate" });
+      else this.#in.inc();
+    } catch (err) {
+      this.#dropped.inc({ reason: "refused" });
+      this.opts.logger.warn({ err, id: envelope.id, event: envelope.event_name }, "bridge: the bus refused a received envelope");
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Which envelopes leave a node, on which subject, and which subjects a node listens to (seed 000
+ * subject scheme, abi/subjects.ts). Rules are data: the bridge applies them, first match wins.
+ *
+ *   member  out: telemetry.*  events      → telemetry.{self}.<rest>
+ *               every other   event       → ada.agent.{self}.evt
+ *           in:  ada.agent.{self}.cmd, ada.hub.{hub}.broadcast.>  (hub "*" when the member does not know its id)
+ *   hub     out: commands with headers.target = T → ada.agent.{T}.cmd
+ *               events matching `broadcast`       → ada.hub.{self}.broadcast.<event_name>
+ *           in:  ada.agent.*.evt, telemetry.>
+ */
+import type { Envelope, EnvelopeKind } from "../../abi/envelope.js";
+import { HEADER } from "../../abi/envelope.js";
+import { agentCmd, agentEvt, hubSubject, telemetrySubject } from "../../abi/subjects.js";
+
+export interface OutboundRule {
+  /** Bus pattern on event_name (`*` one token, `>` the rest). */
+  readonly events: string;
+  readonly kinds: readonly EnvelopeKind[];
+  /** The wire subject, or undefined to keep the envelope local after all. */
+  readonly subject: (envelope: Envelope) => string | undefined;
+}
+
+export interface BridgeRoutes {
+  readonly outbound: readonly OutboundRule[];
+  /** Transport patterns whose envelopes are published on the local bus. */
+  readonly inbound: readonly string[];
+}
+
+/** Events that describe this node's own links never leave it (they would describe the wrong link). */
+const LOCAL_ONLY = ["link.>"];
+
+export function memberRoutes(self: string, hubId = "*"): BridgeRoutes {
+  return {
+    outbound: [
+      ...LOCAL_ONLY.map((events): OutboundRule => ({ events, kinds: ["event"], subject: () => undefined })),
+      { events: "telemetry.>", kinds: ["event"], subject: (e) => telemetrySubject(self, e.event_name.slice("telemetry.".length)) },
+      { events: ">", kinds: ["event"], subject: () => agentEvt(self) },
+    ],
+    inbound: [agentCmd(self), hubSubject(hubId, "broadcast", ">")],
+  };
+}
+
+export function hubRoutes(self: string, broadcast: readonly string[]): BridgeRoutes {
+  return {
+    outbound: [
+      {
+        events: ">",
+        kinds: ["command"],
+        subject: (e) => {
+          const target = e.headers[HEADER.target];
+          return target === undefined || target === self ? undefined : agentCmd(target);
+        },
+      },
+      ...LOCAL_ONLY.map((events): OutboundRule => ({ events, kinds: ["event"], subject: () => undefined })),
+      ...broadcast.map((events): OutboundRule => ({ events, kinds: ["event"], subject: (e) => hubSubject(self, "broadcast", e.event_name) })),
+    ],
+    inbound: ["ada.agent.*.evt", "telemetry.>"],
+  };
+}
+
+/** The node id an envelope's source names: `agent://<role>/<id>` or `<component>@<id>`. */
+export function originNode(source: string): string | undefined {
+  const agent = /^agent:\/\/[^/]+\/([^/]+)$/.exec(source);
+  if (agent) return agent[1];
+  const at = source.lastIndexOf("@");
+  return at >= 0 && at < source.length - 1 ? source.slice(at + 1) : undefined;
+}
