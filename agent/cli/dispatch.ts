@@ -13,9 +13,10 @@ interface CommandSpec {
 }
 
 const COMMANDS: readonly CommandSpec[] = [
-  { path: ["run"], usage: "run [--config FILE] [--role hub|member] [--node-id ID] [--data-dir DIR] [--api-host ADDR] [--api-port N]", summary: "run the agent until SIGTERM/SIGINT", load: () => import("./run.js") },
+  { path: ["run"], usage: "run [--config FILE] [--role hub|member] [--node-id ID] [--data-dir DIR] [--api-host ADDR] [--api-port N] [--nats-port N] [--mqtt-port N] [--root nats://H:4222,…] [--root-leaf nats-leaf://H:7422,…]", summary: "run the agent until SIGTERM/SIGINT", load: () => import("./run.js") },
   { path: ["config", "check"], usage: "config check [--config FILE]", summary: "validate agent.yaml (+ environment); exit 2 when invalid", load: () => import("./config-check.js") },
   { path: ["doctor"], usage: "doctor [--json] [--config FILE] [--role hub|member] [--node-id ID] [--data-dir DIR] [--api-host ADDR] [--api-port N]", summary: "check this node's environment and explain each finding with its fix; exit 1 when a check fails", load: () => import("./doctor.js") },
+  { path: ["root", "config"], usage: "root config --out DIR [--nodes 3] [--host H[,H2,…]] [--client-port-base 4222] [--cluster-port-base 6222] [--leaf-port-base 7422] [--monitor-port-base 8222] [--hub-user U --hub-password P] [--route-password P] [--duplicate-window 2h]", summary: "write nats-server configs for a root cluster (JetStream, routes, leafnode listener and account for hubs) and the uplink stream config", load: () => import("./root-config.js") },
   { path: ["version"], usage: "version", summary: "print the version", load: () => import("./version.js") },
   { path: ["events", "registry", "lint"], usage: "events registry lint [--root DIR]", summary: "check the event registry: index, paths, schemas, examples, fixtures", load: () => import("./events-registry-lint.js") },
   { path: ["events", "registry", "build"], usage: "events registry build [--root DIR] [--check]", summary: "regenerate _dist/registry.json and the precompiled validators", load: () => import("./events-registry-build.js") },

@@ -9,6 +9,10 @@ export const CONFIG_FLAG_OPTIONS = {
   "data-dir": { type: "string" },
   "api-host": { type: "string" },
   "api-port": { type: "string" },
+  "nats-port": { type: "string" },
+  "mqtt-port": { type: "string" },
+  root: { type: "string" },
+  "root-leaf": { type: "string" },
 } as const;
 
 export interface ConfigFlagValues {
@@ -17,6 +21,12 @@ export interface ConfigFlagValues {
   readonly "data-dir"?: string | undefined;
   readonly "api-host"?: string | undefined;
   readonly "api-port"?: string | undefined;
+  readonly "nats-port"?: string | undefined;
+  readonly "mqtt-port"?: string | undefined;
+  /** Root client URLs, comma-separated. */
+  readonly root?: string | undefined;
+  /** Root leafnode URLs, comma-separated. */
+  readonly "root-leaf"?: string | undefined;
 }
 
 /** Flags as config overrides; the schema validates the values (so errors name the flag). */
@@ -30,5 +40,14 @@ export function flagOverrides(v: ConfigFlagValues): Override[] {
   add(["data_dir"], v["data-dir"], "--data-dir");
   add(["api", "host"], v["api-host"], "--api-host");
   add(["api", "port"], intFlag(v["api-port"], "--api-port", 0, 65535), "--api-port");
+  add(["nats", "port"], intFlag(v["nats-port"], "--nats-port", 1, 65535), "--nats-port");
+  add(["mqtt", "port"], intFlag(v["mqtt-port"], "--mqtt-port", 0, 65535), "--mqtt-port");
+  add(["root", "urls"], listFlag(v.root), "--root");
+  add(["root", "leaf_urls"], listFlag(v["root-leaf"]), "--root-leaf");
   return out;
+}
+
+/** `a,b, c` → ["a", "b", "c"] (empty items dropped), like the comma lists of ADAOS_EDGE_* arrays. */
+function listFlag(value: string | undefined): string[] | undefined {
+  return value?.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }

@@ -12,7 +12,7 @@ import type { CommandMain } from "./command.js";
 import { EXIT } from "./command.js";
 import { CONFIG_FLAG_OPTIONS, flagOverrides } from "./flags.js";
 
-const USAGE = "run [--config FILE] [--role hub|member] [--node-id ID] [--data-dir DIR] [--api-host ADDR] [--api-port N]";
+const USAGE = "run [--config FILE] [--role hub|member] [--node-id ID] [--data-dir DIR] [--api-host ADDR] [--api-port N] [--nats-port N] [--mqtt-port N] [--root nats://H:4222,…] [--root-leaf nats-leaf://H:7422,…]";
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 
 export const main: CommandMain = async (args, io) => {

@@ -13,6 +13,12 @@ export interface RawConfig {
   api: { host: string; port: number | null; max_body_bytes: number; sse_heartbeat_ms: number };
   bus: { dedup_window: number; max_pending: number; request_timeout_ms: number };
   log: { level: LevelWithSilent };
+  /** The hub's nats-server (agent/natsd/). */
+  nats: { port: number; host: string; server_bin: string | null; leaf: boolean; monitor_port: number; max_payload: number };
+  /** The root cluster: client URLs, leafnode URLs, its JetStream domain and this hub's credentials there. */
+  root: { urls: string[]; leaf_urls: string[]; jetstream_domain: string; user: string | null; password: string | null };
+  /** The hub's embedded MQTT broker. */
+  mqtt: { port: number; host: string };
   shutdown_timeout_ms: number;
 }
 

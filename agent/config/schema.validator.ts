@@ -7,10 +7,13 @@ import { createRequire } from "node:module";
 // ajv standalone code loads its runtime helpers with require().
 const require = createRequire(import.meta.url);
 const v_config = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[a-z0-9][a-z0-9_-]{0,62}$", "u");
+const pattern5 = new RegExp("^(nats|tls)://\\S+$", "u");
+const pattern6 = new RegExp("^(nats-leaf|nats|tls|ws|wss)://\\S+$", "u");
+const pattern7 = new RegExp("^[A-Za-z0-9_-]{1,64}$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="adaos-edge.agent-config.v1" */;
@@ -47,6 +50,15 @@ data.bus = {};
 }
 if(data.log === undefined){
 data.log = {};
+}
+if(data.nats === undefined){
+data.nats = {};
+}
+if(data.root === undefined){
+data.root = {};
+}
+if(data.mqtt === undefined){
+data.mqtt = {};
 }
 if(data.shutdown_timeout_ms === undefined){
 data.shutdown_timeout_ms = 5000;
@@ -517,9 +529,29 @@ vErrors.push(err38);
 }
 errors++;
 }
-let data16 = data.shutdown_timeout_ms;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err39 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data16 = data.nats;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(data16.port === undefined){
+data16.port = 4222;
+}
+if(data16.host === undefined){
+data16.host = "0.0.0.0";
+}
+if(data16.server_bin === undefined){
+data16.server_bin = "nats-server";
+}
+if(data16.leaf === undefined){
+data16.leaf = true;
+}
+if(data16.monitor_port === undefined){
+data16.monitor_port = 8222;
+}
+if(data16.max_payload === undefined){
+data16.max_payload = 1048576;
+}
+for(const key4 in data16){
+if(!((((((key4 === "port") || (key4 === "host")) || (key4 === "server_bin")) || (key4 === "leaf")) || (key4 === "monitor_port")) || (key4 === "max_payload"))){
+const err39 = {instancePath:instancePath+"/nats",schemaPath:"#/properties/nats/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -528,9 +560,10 @@ vErrors.push(err39);
 }
 errors++;
 }
-if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 60000 || isNaN(data16)){
-const err40 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+}
+let data17 = data16.port;
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+const err40 = {instancePath:instancePath+"/nats/port",schemaPath:"#/properties/nats/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -539,8 +572,9 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data16 < 100 || isNaN(data16)){
-const err41 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 > 65535 || isNaN(data17)){
+const err41 = {instancePath:instancePath+"/nats/port",schemaPath:"#/properties/nats/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -549,15 +583,453 @@ vErrors.push(err41);
 }
 errors++;
 }
-}
-}
-else {
-const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data17 < 1 || isNaN(data17)){
+const err42 = {instancePath:instancePath+"/nats/port",schemaPath:"#/properties/nats/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err42];
 }
 else {
 vErrors.push(err42);
+}
+errors++;
+}
+}
+let data18 = data16.host;
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err43 = {instancePath:instancePath+"/nats/host",schemaPath:"#/properties/nats/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/nats/host",schemaPath:"#/properties/nats/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+let data19 = data16.server_bin;
+if((typeof data19 !== "string") && (data19 !== null)){
+const err45 = {instancePath:instancePath+"/nats/server_bin",schemaPath:"#/properties/nats/properties/server_bin/type",keyword:"type",params:{type: schema31.properties.nats.properties.server_bin.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+if(typeof data16.leaf !== "boolean"){
+const err46 = {instancePath:instancePath+"/nats/leaf",schemaPath:"#/properties/nats/properties/leaf/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+let data21 = data16.monitor_port;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+const err47 = {instancePath:instancePath+"/nats/monitor_port",schemaPath:"#/properties/nats/properties/monitor_port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 65535 || isNaN(data21)){
+const err48 = {instancePath:instancePath+"/nats/monitor_port",schemaPath:"#/properties/nats/properties/monitor_port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(data21 < 1 || isNaN(data21)){
+const err49 = {instancePath:instancePath+"/nats/monitor_port",schemaPath:"#/properties/nats/properties/monitor_port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+let data22 = data16.max_payload;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err50 = {instancePath:instancePath+"/nats/max_payload",schemaPath:"#/properties/nats/properties/max_payload/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 67108864 || isNaN(data22)){
+const err51 = {instancePath:instancePath+"/nats/max_payload",schemaPath:"#/properties/nats/properties/max_payload/maximum",keyword:"maximum",params:{comparison: "<=", limit: 67108864},message:"must be <= 67108864"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if(data22 < 1024 || isNaN(data22)){
+const err52 = {instancePath:instancePath+"/nats/max_payload",schemaPath:"#/properties/nats/properties/max_payload/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/nats",schemaPath:"#/properties/nats/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+let data23 = data.root;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+if(data23.urls === undefined){
+data23.urls = [];
+}
+if(data23.leaf_urls === undefined){
+data23.leaf_urls = [];
+}
+if(data23.jetstream_domain === undefined){
+data23.jetstream_domain = "root";
+}
+if(data23.user === undefined){
+data23.user = null;
+}
+if(data23.password === undefined){
+data23.password = null;
+}
+for(const key5 in data23){
+if(!(((((key5 === "urls") || (key5 === "leaf_urls")) || (key5 === "jetstream_domain")) || (key5 === "user")) || (key5 === "password"))){
+const err54 = {instancePath:instancePath+"/root",schemaPath:"#/properties/root/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+let data24 = data23.urls;
+if(Array.isArray(data24)){
+const len0 = data24.length;
+for(let i0=0; i0<len0; i0++){
+let data25 = data24[i0];
+if(typeof data25 === "string"){
+if(!pattern5.test(data25)){
+const err55 = {instancePath:instancePath+"/root/urls/" + i0,schemaPath:"#/properties/root/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^(nats|tls)://\\S+$"},message:"must match pattern \""+"^(nats|tls)://\\S+$"+"\""};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/root/urls/" + i0,schemaPath:"#/properties/root/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/root/urls",schemaPath:"#/properties/root/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+let data26 = data23.leaf_urls;
+if(Array.isArray(data26)){
+const len1 = data26.length;
+for(let i1=0; i1<len1; i1++){
+let data27 = data26[i1];
+if(typeof data27 === "string"){
+if(!pattern6.test(data27)){
+const err58 = {instancePath:instancePath+"/root/leaf_urls/" + i1,schemaPath:"#/properties/root/properties/leaf_urls/items/pattern",keyword:"pattern",params:{pattern: "^(nats-leaf|nats|tls|ws|wss)://\\S+$"},message:"must match pattern \""+"^(nats-leaf|nats|tls|ws|wss)://\\S+$"+"\""};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/root/leaf_urls/" + i1,schemaPath:"#/properties/root/properties/leaf_urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/root/leaf_urls",schemaPath:"#/properties/root/properties/leaf_urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+let data28 = data23.jetstream_domain;
+if(typeof data28 === "string"){
+if(!pattern7.test(data28)){
+const err61 = {instancePath:instancePath+"/root/jetstream_domain",schemaPath:"#/properties/root/properties/jetstream_domain/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_-]{1,64}$"+"\""};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/root/jetstream_domain",schemaPath:"#/properties/root/properties/jetstream_domain/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+let data29 = data23.user;
+if((typeof data29 !== "string") && (data29 !== null)){
+const err63 = {instancePath:instancePath+"/root/user",schemaPath:"#/properties/root/properties/user/type",keyword:"type",params:{type: schema31.properties.root.properties.user.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+if(typeof data29 === "string"){
+if(func2(data29) < 1){
+const err64 = {instancePath:instancePath+"/root/user",schemaPath:"#/properties/root/properties/user/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+let data30 = data23.password;
+if((typeof data30 !== "string") && (data30 !== null)){
+const err65 = {instancePath:instancePath+"/root/password",schemaPath:"#/properties/root/properties/password/type",keyword:"type",params:{type: schema31.properties.root.properties.password.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+if(typeof data30 === "string"){
+if(func2(data30) < 1){
+const err66 = {instancePath:instancePath+"/root/password",schemaPath:"#/properties/root/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/root",schemaPath:"#/properties/root/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+let data31 = data.mqtt;
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+if(data31.port === undefined){
+data31.port = 1883;
+}
+if(data31.host === undefined){
+data31.host = "0.0.0.0";
+}
+for(const key6 in data31){
+if(!((key6 === "port") || (key6 === "host"))){
+const err68 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+let data32 = data31.port;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+const err69 = {instancePath:instancePath+"/mqtt/port",schemaPath:"#/properties/mqtt/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 65535 || isNaN(data32)){
+const err70 = {instancePath:instancePath+"/mqtt/port",schemaPath:"#/properties/mqtt/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+if(data32 < 0 || isNaN(data32)){
+const err71 = {instancePath:instancePath+"/mqtt/port",schemaPath:"#/properties/mqtt/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+let data33 = data31.host;
+if(typeof data33 === "string"){
+if(func2(data33) < 1){
+const err72 = {instancePath:instancePath+"/mqtt/host",schemaPath:"#/properties/mqtt/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/mqtt/host",schemaPath:"#/properties/mqtt/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+else {
+const err74 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+let data34 = data.shutdown_timeout_ms;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err75 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 60000 || isNaN(data34)){
+const err76 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(data34 < 100 || isNaN(data34)){
+const err77 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+}
+else {
+const err78 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
 }
 errors++;
 }
