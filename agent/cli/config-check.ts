@@ -12,7 +12,7 @@ const USAGE = "config check [--config FILE] [--print] [run flags…]";
 /** The config with its secrets replaced, for printing. */
 function redacted(config: Config): unknown {
   const hide = (v: string | null): string | null => (v === null ? null : "<redacted>");
-  return { ...config, token: hide(config.token), root: { ...config.root, password: hide(config.root.password) } };
+  return { ...config, token: hide(config.token), root: { ...config.root, password: hide(config.root.password) }, hub: { ...config.hub, password: hide(config.hub.password) } };
 }
 
 export const main: CommandMain = (args, io) => {

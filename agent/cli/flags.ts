@@ -12,6 +12,7 @@ export const CONFIG_FLAG_OPTIONS = {
   "nats-port": { type: "string" },
   "mqtt-port": { type: "string" },
   root: { type: "string" },
+  hub: { type: "string" },
   "root-leaf": { type: "string" },
 } as const;
 
@@ -25,6 +26,7 @@ export interface ConfigFlagValues {
   readonly "mqtt-port"?: string | undefined;
   /** Root client URLs, comma-separated. */
   readonly root?: string | undefined;
+  readonly hub?: string | undefined;
   /** Root leafnode URLs, comma-separated. */
   readonly "root-leaf"?: string | undefined;
 }
@@ -43,6 +45,7 @@ export function flagOverrides(v: ConfigFlagValues): Override[] {
   add(["nats", "port"], intFlag(v["nats-port"], "--nats-port", 1, 65535), "--nats-port");
   add(["mqtt", "port"], intFlag(v["mqtt-port"], "--mqtt-port", 0, 65535), "--mqtt-port");
   add(["root", "urls"], listFlag(v.root), "--root");
+  add(["hub", "urls"], listFlag(v.hub), "--hub");
   add(["root", "leaf_urls"], listFlag(v["root-leaf"]), "--root-leaf");
   return out;
 }

@@ -19,6 +19,8 @@ export interface RawConfig {
   root: { urls: string[]; leaf_urls: string[]; jetstream_domain: string; user: string | null; password: string | null };
   /** The hub's embedded MQTT broker. */
   mqtt: { port: number; host: string };
+  /** A member's way to its hub: links in order of preference, and its password (null: the subnet token). */
+  hub: { urls: string[]; password: string | null };
   shutdown_timeout_ms: number;
 }
 

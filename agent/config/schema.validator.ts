@@ -7,13 +7,14 @@ import { createRequire } from "node:module";
 // ajv standalone code loads its runtime helpers with require().
 const require = createRequire(import.meta.url);
 const v_config = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[a-z0-9][a-z0-9_-]{0,62}$", "u");
 const pattern5 = new RegExp("^(nats|tls)://\\S+$", "u");
 const pattern6 = new RegExp("^(nats-leaf|nats|tls|ws|wss)://\\S+$", "u");
 const pattern7 = new RegExp("^[A-Za-z0-9_-]{1,64}$", "u");
+const pattern8 = new RegExp("^(nats|mqtt)://[^\\s]+$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="adaos-edge.agent-config.v1" */;
@@ -59,6 +60,9 @@ data.root = {};
 }
 if(data.mqtt === undefined){
 data.mqtt = {};
+}
+if(data.hub === undefined){
+data.hub = {};
 }
 if(data.shutdown_timeout_ms === undefined){
 data.shutdown_timeout_ms = 5000;
@@ -989,9 +993,17 @@ vErrors.push(err74);
 }
 errors++;
 }
-let data34 = data.shutdown_timeout_ms;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err75 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data34 = data.hub;
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+if(data34.urls === undefined){
+data34.urls = [];
+}
+if(data34.password === undefined){
+data34.password = null;
+}
+for(const key7 in data34){
+if(!((key7 === "urls") || (key7 === "password"))){
+const err75 = {instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1000,9 +1012,11 @@ vErrors.push(err75);
 }
 errors++;
 }
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 60000 || isNaN(data34)){
-const err76 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+}
+let data35 = data34.urls;
+if(Array.isArray(data35)){
+if(data35.length > 8){
+const err76 = {instancePath:instancePath+"/hub/urls",schemaPath:"#/properties/hub/properties/urls/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1011,8 +1025,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(data34 < 100 || isNaN(data34)){
-const err77 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+const len2 = data35.length;
+for(let i2=0; i2<len2; i2++){
+let data36 = data35[i2];
+if(typeof data36 === "string"){
+if(!pattern8.test(data36)){
+const err77 = {instancePath:instancePath+"/hub/urls/" + i2,schemaPath:"#/properties/hub/properties/urls/items/pattern",keyword:"pattern",params:{pattern: "^(nats|mqtt)://[^\\s]+$"},message:"must match pattern \""+"^(nats|mqtt)://[^\\s]+$"+"\""};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1022,14 +1040,113 @@ vErrors.push(err77);
 errors++;
 }
 }
-}
 else {
-const err78 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err78 = {instancePath:instancePath+"/hub/urls/" + i2,schemaPath:"#/properties/hub/properties/urls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err78];
 }
 else {
 vErrors.push(err78);
+}
+errors++;
+}
+}
+}
+else {
+const err79 = {instancePath:instancePath+"/hub/urls",schemaPath:"#/properties/hub/properties/urls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+let data37 = data34.password;
+if((typeof data37 !== "string") && (data37 !== null)){
+const err80 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/type",keyword:"type",params:{type: schema31.properties.hub.properties.password.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+if(typeof data37 === "string"){
+if(func2(data37) > 256){
+const err81 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+if(func2(data37) < 8){
+const err82 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/minLength",keyword:"minLength",params:{limit: 8},message:"must NOT have fewer than 8 characters"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+let data38 = data.shutdown_timeout_ms;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err84 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 60000 || isNaN(data38)){
+const err85 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+if(data38 < 100 || isNaN(data38)){
+const err86 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+else {
+const err87 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
 }
 errors++;
 }
