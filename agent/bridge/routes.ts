@@ -37,7 +37,8 @@ export function memberRoutes(self: string, hubId = "*"): BridgeRoutes {
       { events: "telemetry.>", kinds: ["event"], subject: (e) => telemetrySubject(self, e.event_name.slice("telemetry.".length)) },
       { events: ">", kinds: ["event"], subject: () => agentEvt(self) },
     ],
-    inbound: [agentCmd(self), hubSubject(hubId, "broadcast", ">")],
+    // hubSubject() refuses a wildcard id; "any hub" is spelled out.
+    inbound: [agentCmd(self), hubId === "*" ? "ada.hub.*.broadcast.>" : hubSubject(hubId, "broadcast", ">")],
   };
 }
 

@@ -56,7 +56,7 @@ export const add: CommandMain = async (args, io) => {
   }
 };
 
-export const list: CommandMain = (args, io) => {
+export const list: CommandMain = command((args, io) => {
   const { values, positionals } = parse(args, { json: { type: "boolean", default: false }, "data-dir": { type: "string" } }, USAGE.list);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE.list}`);
   const path = credentialsPath(values["data-dir"], io);
@@ -69,10 +69,10 @@ export const list: CommandMain = (args, io) => {
     }
   }
   if (records.length === 0 && !values.json) io.out(`no credentials in ${path} (add one: adaos-edge ${USAGE.add})`);
-  return Promise.resolve(EXIT.ok);
-};
+  return EXIT.ok;
+});
 
-export const revoke: CommandMain = (args, io) => {
+export const revoke: CommandMain = command((args, io) => {
   const { values, positionals } = parse(args, { "data-dir": { type: "string" } }, USAGE.revoke);
   const nodeId = onePositional(positionals, USAGE.revoke);
   const path = credentialsPath(values["data-dir"], io);
@@ -80,8 +80,13 @@ export const revoke: CommandMain = (args, io) => {
   if (outcome === undefined) throw new NotFoundError(`node ${nodeId} has no credential in ${path}`);
   if (outcome !== "revoked") throw new NotFoundError(`the credential of node ${nodeId} is already revoked (${outcome ?? "?"})`);
   io.out(`revoked the MQTT credential of node ${nodeId}; a running hub closes its connections within ${REVOCATION_CHECK_MS / 1000} s`);
-  return Promise.resolve(EXIT.ok);
-};
+  return EXIT.ok;
+});
+
+/** A synchronous command as a CommandMain: what it throws becomes the rejection. */
+function command(fn: (args: readonly string[], io: CliIo) => number): CommandMain {
+  return (args, io) => new Promise((resolve) => resolve(fn(args, io)));
+}
 
 /** <data-dir>/credentials.db: --data-dir, else ADAOS_EDGE_DATA_DIR, else ./var. */
 function credentialsPath(dataDir: string | undefined, io: CliIo): string {

@@ -14,6 +14,11 @@ import type { Logger } from "../core/logger.js";
 /** SUBACK return code for a refused subscription [MQTT-3.9.3]. */
 const SUBACK_FAILURE = 128;
 
+function isRefusal(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === SUBACK_FAILURE || (typeof e.message === "string" && e.message.startsWith("Subscribe error"));
+}
+
 export interface FilterLink {
   /** The client; throws when the transport is closed. */
   client(): MqttClient;
@@ -75,6 +80,11 @@ export class MqttFilters {
       try {
         granted = await client.subscribeAsync(request);
       } catch (err) {
+        // mqtt.js 5 rejects with "Subscribe error: …" when the SUBACK refuses (0x80): that is an
+        // answer, not a lost packet, so it must not be retried.
+        if (isRefusal(err)) {
+          throw new UnauthorizedError(`the MQTT broker refused the subscription to ${filter}`, { cause: err });
+        }
         this.link.logger.debug({ err, filter }, "MQTT subscribe not acknowledged; retrying once connected");
         continue;
       }
