@@ -43,7 +43,7 @@ for (const target of TARGETS) {
     copyFileSync(built, binary);
     mkdirSync(join(dir, "cache"));
     // HOME and the native-addon cache point into the empty directory, as under systemd.
-    const env = { HOME: dir, PKG_NATIVE_CACHE_PATH: join(dir, "cache"), ADAOS_EDGE_LOG_LEVEL: "warn" };
+    const env = { HOME: dir, PKG_NATIVE_CACHE_PATH: join(dir, "cache"), ADAOS_EDGE_LOG_LEVEL: "warn", ADAOS_EDGE_MQTT_PORT: "0", ADAOS_EDGE_NATS_SERVER_BIN: "" };
     const cmd = target.command(binary);
 
     const version = exec(cmd, ["version"], dir, env);

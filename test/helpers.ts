@@ -45,8 +45,12 @@ export interface Proc {
 
 /** Start `node dist/agent/main.js <args>`; it is SIGKILLed after the test if still running. */
 export function runCli(t: After, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Proc {
-  const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
-  for (const k of Object.keys(env)) if (k.startsWith("ADAOS_EDGE_") && !(k in (opts.env ?? {}))) delete env[k];
+  // Hubs in tests never take the well-known broker ports (tests run in parallel): MQTT on a port
+  // the OS picks, and no nats-server unless a test asks for one.
+  const env: Record<string, string | undefined> = { ...process.env, ADAOS_EDGE_MQTT_PORT: "0", ADAOS_EDGE_NATS_SERVER_BIN: "", ...opts.env };
+  for (const k of Object.keys(env)) {
+    if (k.startsWith("ADAOS_EDGE_") && !(k in (opts.env ?? {})) && k !== "ADAOS_EDGE_MQTT_PORT" && k !== "ADAOS_EDGE_NATS_SERVER_BIN") delete env[k];
+  }
   const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";

@@ -1,6 +1,7 @@
 /**
  * The composition root: the only place that picks concrete implementations and wires them.
- * Components start in this order and stop in reverse: node state (SQLite), bus, API. Later features (transports,
+ * Components start in this order and stop in reverse: node state (SQLite), bus, the role's links
+ * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), API. Later features (transports,
  * outbox, directory, resolver, voice, scenarios) slot in here.
  */
 import type { Envelope } from "../../abi/envelope.js";
@@ -18,6 +19,7 @@ import type { EventCatalog } from "../registry/catalog.js";
 import { precompiledCatalog } from "../registry/precompiled.js";
 import type { Component } from "../core/component.js";
 import { NodeState } from "../store/node-state.js";
+import { hubComponents } from "./hub-links.js";
 import { Lifecycle } from "./lifecycle.js";
 import { resolveToken, type TokenSource } from "./token.js";
 
@@ -51,8 +53,9 @@ export class Agent {
 
     this.#state = new NodeState(config.data_dir, this.#clock);
     const busLogger = componentLogger(this.#logger, "bus");
+    const catalog = deps.catalog ?? precompiledCatalog();
     const bus = new LocalBus({
-      catalog: deps.catalog ?? precompiledCatalog(),
+      catalog,
       logger: busLogger,
       metrics: this.metrics,
       source: this.#source,
@@ -79,7 +82,11 @@ export class Agent {
       clock: this.#clock,
       readiness: () => ({ ready: this.#ready, info: this.#info() }),
     });
-    this.#components = [this.#state, bus, this.#api];
+    const links =
+      config.role === "hub"
+        ? hubComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token })
+        : [];
+    this.#components = [this.#state, bus, ...links, this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 

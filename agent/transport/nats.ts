@@ -35,6 +35,9 @@ function server(data: Status["data"]): string {
 
 export interface NatsTransportOptions extends TransportOptions {
   readonly servers: string | readonly string[];
+  /** Login at the server (the hub's nats-server has a user per node). */
+  readonly user?: string;
+  readonly pass?: string;
   /** Client name shown by the server (connz). */
   readonly name?: string;
   readonly reconnectWaitMs?: number;
@@ -87,6 +90,8 @@ export class NatsTransport implements Transport {
     return connect({
       servers: typeof this.opts.servers === "string" ? this.opts.servers : [...this.opts.servers],
       name: this.opts.name ?? "adaos-edge",
+      ...(this.opts.user === undefined ? {} : { user: this.opts.user }),
+      ...(this.opts.pass === undefined ? {} : { pass: this.opts.pass }),
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: waitMs,

@@ -1,0 +1,88 @@
+/**
+ * What only a hub runs: the embedded MQTT broker (always), the supervised nats-server (when the
+ * binary is there), and the hub's own links to both, bridged to its bus. Members reach the hub on
+ * either broker; the hub publishes to both and the bus's dedup window absorbs an envelope that
+ * arrives twice.
+ */
+import { MqttBroker } from "../broker/mqtt-broker.js";
+import { CredentialsStore } from "../broker/credentials-store.js";
+import { clientIdFor } from "../broker/policy.js";
+import { hubRoutes } from "../bridge/routes.js";
+import type { Bus } from "../bus/bus.js";
+import type { Config } from "../config/config.js";
+import type { Clock } from "../core/clock.js";
+import type { Component } from "../core/component.js";
+import { componentLogger, type Logger } from "../core/logger.js";
+import type { MetricsRegistry } from "../core/metrics.js";
+import { hubNatsConfig } from "../natsd/config-writer.js";
+import { NatsdSupervisor } from "../natsd/supervisor.js";
+import { randomSecret, subnetUsers } from "../natsd/users.js";
+import type { EventCatalog } from "../registry/catalog.js";
+import { MqttTransport } from "../transport/mqtt.js";
+import { NatsTransport } from "../transport/nats.js";
+import { LinkedBridge } from "./linked-bridge.js";
+
+export interface HubLinkDeps {
+  readonly config: Config;
+  readonly bus: Bus;
+  readonly catalog: EventCatalog;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly clock: Clock;
+  /** The shared subnet token: members without a credential of their own log in with it. */
+  readonly token: string;
+}
+
+/** Loopback address for the hub's own clients when a broker listens on every interface. */
+function localHost(host: string): string {
+  return ["0.0.0.0", "::", ""].includes(host) ? "127.0.0.1" : host;
+}
+
+export function hubComponents(deps: HubLinkDeps): Component[] {
+  const { config, bus, catalog, metrics, clock } = deps;
+  const hubId = config.node_id;
+  const broker = new MqttBroker({
+    host: config.mqtt.host,
+    port: config.mqtt.port,
+    hubId,
+    dataDir: config.data_dir,
+    subnetToken: deps.token,
+    logger: componentLogger(deps.logger, "broker"),
+    metrics,
+    clock,
+  });
+
+  const members = CredentialsStore.open(config.data_dir, clock);
+  const memberIds = members.list().filter((c) => c.role === "member").map((c) => c.nodeId);
+  members.close();
+  const hubPassword = randomSecret();
+  const natsd = new NatsdSupervisor(
+    { bin: config.nats.server_bin, server: hubNatsConfig(config, subnetUsers({ hubId, hubPassword, token: deps.token, memberIds })) },
+    { logger: componentLogger(deps.logger, "natsd"), metrics, clock },
+  );
+
+  const routes = hubRoutes(hubId, []);
+  const linkLogger = componentLogger(deps.logger, "link");
+  const mqttLink = new LinkedBridge({
+    name: "hub-link:mqtt",
+    makeTransport: () => {
+      const { username, password } = broker.hubLogin;
+      const port = new URL(broker.url).port;
+      return new MqttTransport({
+        url: `mqtt://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${localHost(config.mqtt.host)}:${port}`,
+        clientId: clientIdFor(hubId, "agent"),
+        catalog, logger: linkLogger, metrics,
+      });
+    },
+    bus, nodeId: hubId, routes, logger: linkLogger, metrics,
+  });
+  const natsLink = new LinkedBridge({
+    name: "hub-link:nats",
+    makeTransport: () => {
+      if (natsd.state?.type !== "up") return undefined; // no nats-server here: members use MQTT
+      return new NatsTransport({ servers: natsd.url, user: hubId, pass: hubPassword, name: `${hubId}-agent`, catalog, logger: linkLogger, metrics });
+    },
+    bus, nodeId: hubId, routes, logger: linkLogger, metrics,
+  });
+  return [broker, natsd, mqttLink, natsLink];
+}
