@@ -39,7 +39,8 @@ async function startOnce(cmd: string, args: string[]): Promise<{ readyMs: number
   const t0 = performance.now();
   const child = spawn(cmd, [...args, "run", "--api-port", String(port), "--data-dir", join(dir, "var")], {
     cwd: dir,
-    env: { ...process.env, HOME: dir, PKG_NATIVE_CACHE_PATH: join(dir, "cache"), ADAOS_EDGE_LOG_LEVEL: "warn" },
+    // MQTT on a free port and no nats-server: the figure is the agent itself, not the brokers.
+    env: { ...process.env, HOME: dir, PKG_NATIVE_CACHE_PATH: join(dir, "cache"), ADAOS_EDGE_LOG_LEVEL: "warn", ADAOS_EDGE_MQTT_PORT: "0", ADAOS_EDGE_NATS_SERVER_BIN: "" },
     stdio: "ignore",
   });
   try {
