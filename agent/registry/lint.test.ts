@@ -36,7 +36,7 @@ const registryYaml = (root: string) => path.join(root, "registry.yaml");
 test("the shipped registry lints clean: no errors and no warnings", async () => {
   const report = await lintRegistry(REGISTRY_ROOT);
   assert.deepEqual(report.problems, []);
-  assert.equal(report.entries, 11);
+  assert.ok(report.entries >= 11, `the seed's starter set and more: ${report.entries} entries`);
 });
 
 test("a missing schema file is an error", async (t) => {

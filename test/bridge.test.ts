@@ -1,0 +1,106 @@
+/**
+ * The bridge between in-process buses and a real broker: a hub and two members, each with its own
+ * LocalBus and transport, over a real aedes (MQTT) and a real nats-server (NATS). What leaves a
+ * node, where it arrives, and that nothing echoes back to its origin.
+ */
+import { strict as assert } from "node:assert";
+import { test } from "node:test";
+import type { Envelope } from "../abi/envelope.js";
+import { Bridge } from "../agent/bridge/bridge.js";
+import { hubRoutes, memberRoutes, originNode } from "../agent/bridge/routes.js";
+import { LocalBus } from "../agent/bus/local-bus.js";
+import { createEnvelope } from "../agent/core/envelope.js";
+import { silentLogger } from "../agent/core/logger.js";
+import { MetricsRegistry } from "../agent/core/metrics.js";
+import { precompiledCatalog } from "../agent/registry/precompiled.js";
+import { MqttTransport } from "../agent/transport/mqtt.js";
+import { NatsTransport } from "../agent/transport/nats.js";
+import type { Transport } from "../agent/transport/transport.js";
+import { startAedes } from "./aedes-broker.js";
+import { waitFor } from "./helpers.js";
+import { startNatsServer } from "./nats-server.js";
+
+interface After {
+  after(fn: () => void | Promise<void>): void;
+}
+
+const catalog = precompiledCatalog();
+
+interface Node {
+  readonly id: string;
+  readonly bus: LocalBus;
+  readonly seen: Envelope[];
+}
+
+async function node(t: After, id: string, role: "hub" | "member", makeTransport: (m: MetricsRegistry) => Transport): Promise<Node> {
+  const metrics = new MetricsRegistry();
+  const logger = silentLogger();
+  const bus = new LocalBus({ catalog, logger, metrics, source: `agent://${role}/${id}` });
+  const transport = makeTransport(metrics);
+  await transport.connect(AbortSignal.timeout(5000));
+  const routes = role === "hub" ? hubRoutes(id, ["ui.say"]) : memberRoutes(id, "hub1");
+  const bridge = new Bridge({ bus, transport, nodeId: id, routes, logger, metrics });
+  await bridge.start();
+  const seen: Envelope[] = [];
+  bus.subscribe(">", (e) => void seen.push(e));
+  t.after(async () => {
+    await bridge.stop();
+    await transport.close();
+    await bus.stop();
+  });
+  return { id, bus, seen };
+}
+
+const names = (n: Node): string[] => n.seen.map((e) => `${e.event_name}@${originNode(e.source) ?? "?"}`);
+
+const transports = {
+  mqtt: async (t: After) => {
+    const broker = await startAedes(t);
+    return (m: MetricsRegistry) => new MqttTransport({ url: broker.url, catalog, logger: silentLogger(), metrics: m });
+  },
+  nats: async (t: After) => {
+    const server = await startNatsServer(t);
+    return (m: MetricsRegistry) => new NatsTransport({ servers: server.url, catalog, logger: silentLogger(), metrics: m });
+  },
+};
+
+for (const [name, setup] of Object.entries(transports)) {
+  test(`bridge over ${name}: member events reach the hub, addressed commands reach one member, broadcasts reach all, nothing echoes`, async (t) => {
+    const make = await setup(t);
+    const hub = await node(t, "hub1", "hub", make);
+    const tv = await node(t, "tv", "member", make);
+    const speaker = await node(t, "speaker", "member", make);
+
+    // A member's event goes to the hub, and only once to the member itself.
+    tv.bus.publish(createEnvelope({ event_name: "ui.notify", version: 1, source: "agent://member/tv", payload: { text: "film started" } }));
+    await waitFor("the hub to get the tv's event", () => hub.seen.some((e) => e.event_name === "ui.notify") || undefined);
+
+    // A command addressed to the tv reaches the tv and not the speaker.
+    const cmd = createEnvelope({
+      event_name: "scenario.run", version: 1, kind: "command", source: "agent://hub/hub1",
+      payload: { id: "play-film" }, headers: { target: "tv" },
+    });
+    hub.bus.publish(cmd);
+    await waitFor("the tv to get its command", () => tv.seen.some((e) => e.id === cmd.id) || undefined);
+
+    // A broadcast from the hub reaches every member.
+    hub.bus.publish(createEnvelope({ event_name: "ui.say", version: 1, source: "agent://hub/hub1", payload: { text: "dinner is ready" } }));
+    await waitFor("both members to get the broadcast", () =>
+      (tv.seen.some((e) => e.event_name === "ui.say") && speaker.seen.some((e) => e.event_name === "ui.say")) || undefined);
+
+    // Link events stay on their node.
+    tv.bus.publish(createEnvelope({ event_name: "link.up", version: 1, source: "agent://member/tv", payload: { transport: name, url: "x://h", node_id: "tv", at: new Date().toISOString() } }));
+
+    await new Promise((r) => setTimeout(r, 300)); // room for any echo or stray delivery to show up
+    assert.deepEqual(names(hub).sort(), ["scenario.run@hub1", "ui.notify@tv", "ui.say@hub1"]);
+    assert.deepEqual(names(tv).sort(), ["link.up@tv", "scenario.run@hub1", "ui.notify@tv", "ui.say@hub1"]);
+    assert.deepEqual(names(speaker).sort(), ["ui.say@hub1"], "the speaker got neither the tv's command nor its event");
+  });
+}
+
+test("originNode reads both source forms", () => {
+  assert.equal(originNode("agent://member/tv-1"), "tv-1");
+  assert.equal(originNode("api@hub1"), "hub1");
+  assert.equal(originNode("mic"), undefined);
+  assert.equal(originNode("x@"), undefined);
+});
