@@ -20,6 +20,7 @@ import { precompiledCatalog } from "../registry/precompiled.js";
 import type { Component } from "../core/component.js";
 import { NodeState } from "../store/node-state.js";
 import { hubComponents } from "./hub-links.js";
+import { memberComponents } from "./member-links.js";
 import { Lifecycle } from "./lifecycle.js";
 import { resolveToken, type TokenSource } from "./token.js";
 
@@ -85,7 +86,7 @@ export class Agent {
     const links =
       config.role === "hub"
         ? hubComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token })
-        : [];
+        : memberComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, token: this.token.token });
     this.#components = [this.#state, bus, ...links, this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }

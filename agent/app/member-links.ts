@@ -1,0 +1,62 @@
+/**
+ * What only a member runs: its link to the hub, bridged to its bus. The hub URLs come in order of
+ * preference (`--hub nats://H:4222,mqtt://H:1883`); the member logs in as its node id with its
+ * own secret (hub.password) or, in first-setup mode, the shared subnet token.
+ */
+import { clientIdFor } from "../broker/policy.js";
+import { memberRoutes } from "../bridge/routes.js";
+import type { Bus } from "../bus/bus.js";
+import type { Config } from "../config/config.js";
+import type { Component } from "../core/component.js";
+import { componentLogger, type Logger } from "../core/logger.js";
+import type { MetricsRegistry } from "../core/metrics.js";
+import type { EventCatalog } from "../registry/catalog.js";
+import { MqttTransport } from "../transport/mqtt.js";
+import { NatsTransport } from "../transport/nats.js";
+import type { Transport } from "../transport/transport.js";
+import { LinkedBridge } from "./linked-bridge.js";
+
+/** A hub across the room answers within this; past it the member starts alone and says so. */
+export const HUB_CONNECT_TIMEOUT_MS = 15_000;
+
+export interface MemberLinkDeps {
+  readonly config: Config;
+  readonly bus: Bus;
+  readonly catalog: EventCatalog;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly token: string;
+}
+
+/** One transport for one hub URL, logged in as this member. */
+export function memberTransport(url: string, deps: MemberLinkDeps, logger: Logger): Transport {
+  const { config, catalog, metrics } = deps;
+  const password = config.hub.password ?? deps.token;
+  const parsed = new URL(url);
+  if (parsed.protocol === "nats:") {
+    return new NatsTransport({ servers: `nats://${parsed.host}`, user: config.node_id, pass: password, name: `${config.node_id}-agent`, catalog, logger, metrics });
+  }
+  return new MqttTransport({
+    url: `mqtt://${encodeURIComponent(config.node_id)}:${encodeURIComponent(password)}@${parsed.host}`,
+    clientId: clientIdFor(config.node_id, "agent"),
+    catalog, logger, metrics,
+  });
+}
+
+export function memberComponents(deps: MemberLinkDeps): Component[] {
+  const { config, bus, metrics } = deps;
+  const logger = componentLogger(deps.logger, "link");
+  const first = config.hub.urls[0];
+  if (first === undefined) {
+    logger.warn("no hub configured (hub.urls / --hub): this member runs alone");
+    return [];
+  }
+  return [
+    new LinkedBridge({
+      name: "member-link",
+      makeTransport: () => memberTransport(first, deps, logger),
+      bus, nodeId: config.node_id, routes: memberRoutes(config.node_id), logger, metrics,
+      connectTimeoutMs: HUB_CONNECT_TIMEOUT_MS,
+    }),
+  ];
+}
