@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
-import { freePort, runCli, startAgent, waitFor, within, type RunningAgent } from "./helpers.js";
+import { freePort, runCli, startAgent, tempDir, waitFor, within, type RunningAgent } from "./helpers.js";
 
 async function publish(agent: RunningAgent, body: unknown): Promise<number> {
   const res = await fetch(`${agent.url}/api/events/publish`, {
@@ -48,4 +48,32 @@ test("a member joins the hub over MQTT: its events reach the hub, the hub's addr
   hub.child.kill("SIGTERM");
   assert.equal(await within(6000, "member stop", member.exited), 0);
   assert.equal(await within(6000, "hub stop", hub.exited), 0);
+});
+
+test("a known member joins the hub's supervised nats-server with the subnet token and its events reach the hub", async (t) => {
+  const hubDir = tempDir(t, "adaos-hub-");
+  const add = runCli(t, ["nodes", "add", "tv", "--data-dir", hubDir]);
+  assert.equal(await add.exited, 0, add.stderr());
+  const [natsPort, monitorPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const token = "test-token-0123456789abcdef";
+  const hub = runCli(t, ["run", "--role", "hub", "--node-id", "hub1", "--data-dir", hubDir, "--api-port", String(apiPort), "--nats-port", String(natsPort)], {
+    env: { ADAOS_EDGE_TOKEN: token, ADAOS_EDGE_NATS_SERVER_BIN: "nats-server", ADAOS_EDGE_NATS_MONITOR_PORT: String(monitorPort), ADAOS_EDGE_LOG_LEVEL: "warn" },
+  });
+  const hubUrl = `http://127.0.0.1:${apiPort}`;
+  await waitFor(`the hub with nats-server (stderr: ${hub.stderr()})`, async () => ((await fetch(`${hubUrl}/health/ready`)).ok ? true : undefined), 20_000);
+  const member = await startAgent(t, ["--role", "member", "--node-id", "tv", "--hub", `nats://127.0.0.1:${natsPort}`], { ADAOS_EDGE_TOKEN: token });
+
+  const hubTail = runCli(t, ["events", "tail", "ui.notify", "--count", "1", "--api", hubUrl, "--token", token]);
+  await waitFor("the hub's tail to connect", async () => {
+    const text = await (await fetch(`${hubUrl}/metrics`, { headers: { "x-adaos-token": token } })).text();
+    return /^adaos_sse_clients 1$/m.test(text) || undefined;
+  });
+  assert.equal(await publish(member, { event_name: "ui.notify", version: 1, payload: { text: "over nats" } }), 202);
+  assert.equal(await within(10_000, "the hub to see the member's event over NATS", hubTail.exited), 0, hubTail.stderr());
+  assert.equal((JSON.parse(hubTail.stdout().trim()) as { payload: { text: string } }).payload.text, "over nats");
+
+  member.child.kill("SIGTERM");
+  hub.child.kill("SIGTERM");
+  assert.equal(await within(6000, "member stop", member.exited), 0);
+  assert.equal(await within(8000, "hub stop (and its nats-server)", hub.exited), 0);
 });

@@ -62,9 +62,9 @@ test("the rendered config: listener, monitoring on loopback, JetStream domain an
 test("member permissions follow the seed scheme; the hub's user is unrestricted", (t) => {
   const text = renderHubConfig(sample(tempDir(t)));
   const tv = text.slice(text.indexOf('user: "tv"'));
-  assert.match(tv, /allow: \["ada\.agent\.tv\.evt", "telemetry\.tv\.>", "ada\.hub\.hub-1\.>", "_INBOX\.>"\]/);
-  assert.match(tv, /deny: \["ada\.hub\.hub-1\.broadcast\.>"\]/);
-  assert.match(tv, /allow: \["ada\.agent\.tv\.cmd", "ada\.hub\.hub-1\.broadcast\.>", "_INBOX\.>"\]/);
+  assert.match(tv, /allow: \["ada\.agent\.tv\.evt", "telemetry\.tv\.>", "ada\.hub\.hub-1\.req\.>", "_INBOX\.>"\]/);
+  assert.match(tv, /deny: \["ada\.hub\.hub-1\.broadcast\.>", "ada\.hub\.\*\.broadcast\.>"\]/);
+  assert.match(tv, /allow: \["ada\.agent\.tv\.cmd", "ada\.hub\.\*\.broadcast\.>", "_INBOX\.>"\]/);
   const hub = text.slice(text.indexOf('user: "hub-1"'), text.indexOf('user: "speaker"'));
   assert.doesNotMatch(hub, /permissions/);
   assert.throws(() => renderHubConfig({ ...sample("/x"), users: [] }), /needs a hub user/);

@@ -5,9 +5,11 @@
  *
  * A member:
  *   publishes   its own events `ada.agent.<self>.evt`, its telemetry `telemetry.<self>.>`,
- *               requests to its hub `ada.hub.<hubId>.>` (but never the hub's broadcasts), replies `_INBOX.>`;
- *   subscribes  its own commands `ada.agent.<self>.cmd`, the hub's broadcasts
- *               `ada.hub.<hubId>.broadcast.>`, and reply inboxes `_INBOX.>`.
+ *               requests to its hub `ada.hub.<hubId>.req.>`, replies `_INBOX.>`;
+ *   subscribes  its own commands `ada.agent.<self>.cmd`, the hubs' broadcasts
+ *               `ada.hub.*.broadcast.>` (only a hub may publish there, and a member that has
+ *               not learnt its hub's id yet subscribes with `*`), and reply inboxes `_INBOX.>`.
+ * The same rules as the MQTT broker's (agent/broker/README.md).
  * The hub: everything (it routes for the subnet and links to the root).
  *
  * Known limit: `_INBOX.>` is shared, so a member could subscribe to replies meant for another.
@@ -33,13 +35,16 @@ export function broadcastPattern(hubId: string): string {
   return hubSubject(hubId, "broadcast", ">");
 }
 
+/** Broadcasts of any hub on this server, for members that do not know their hub's id yet. */
+export const ANY_HUB_BROADCAST = "ada.hub.*.broadcast.>";
+
 export function memberPermissions(self: string, hubId: string): Permissions {
   return {
     publish: {
-      allow: [agentEvt(self), telemetrySubject(self, ">"), hubSubject(hubId, ">"), INBOX],
-      deny: [broadcastPattern(hubId)],
+      allow: [agentEvt(self), telemetrySubject(self, ">"), hubSubject(hubId, "req", ">"), INBOX],
+      deny: [broadcastPattern(hubId), ANY_HUB_BROADCAST],
     },
-    subscribe: { allow: [agentCmd(self), broadcastPattern(hubId), INBOX] },
+    subscribe: { allow: [agentCmd(self), ANY_HUB_BROADCAST, INBOX] },
   };
 }
 
