@@ -86,7 +86,7 @@ export class Agent {
     const links =
       config.role === "hub"
         ? hubComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token })
-        : memberComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, token: this.token.token });
+        : memberComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, token: this.token.token, clock: this.#clock });
     this.#components = [this.#state, bus, ...links, this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }

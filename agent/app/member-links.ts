@@ -1,7 +1,8 @@
 /**
  * What only a member runs: its link to the hub, bridged to its bus. The hub URLs come in order of
- * preference (`--hub nats://H:4222,mqtt://H:1883`); the member logs in as its node id with its
- * own secret (hub.password) or, in first-setup mode, the shared subnet token.
+ * preference (`--hub nats://H:4222,mqtt://H:1883`): NATS first, MQTT as the fallback (see
+ * link/member-link.ts). The member logs in as its node id with its own secret (hub.password) or,
+ * in first-setup mode, the shared subnet token.
  */
 import { clientIdFor } from "../broker/policy.js";
 import { memberRoutes } from "../bridge/routes.js";
@@ -14,10 +15,8 @@ import type { EventCatalog } from "../registry/catalog.js";
 import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
 import type { Transport } from "../transport/transport.js";
-import { LinkedBridge } from "./linked-bridge.js";
-
-/** A hub across the room answers within this; past it the member starts alone and says so. */
-export const HUB_CONNECT_TIMEOUT_MS = 15_000;
+import { MemberLink } from "../link/member-link.js";
+import type { Clock } from "../core/clock.js";
 
 export interface MemberLinkDeps {
   readonly config: Config;
@@ -26,6 +25,7 @@ export interface MemberLinkDeps {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly token: string;
+  readonly clock: Clock;
 }
 
 /** One transport for one hub URL, logged in as this member. */
@@ -44,19 +44,17 @@ export function memberTransport(url: string, deps: MemberLinkDeps, logger: Logge
 }
 
 export function memberComponents(deps: MemberLinkDeps): Component[] {
-  const { config, bus, metrics } = deps;
+  const { config, bus, metrics, clock } = deps;
   const logger = componentLogger(deps.logger, "link");
-  const first = config.hub.urls[0];
-  if (first === undefined) {
+  if (config.hub.urls.length === 0) {
     logger.warn("no hub configured (hub.urls / --hub): this member runs alone");
     return [];
   }
   return [
-    new LinkedBridge({
-      name: "member-link",
-      makeTransport: () => memberTransport(first, deps, logger),
-      bus, nodeId: config.node_id, routes: memberRoutes(config.node_id), logger, metrics,
-      connectTimeoutMs: HUB_CONNECT_TIMEOUT_MS,
+    new MemberLink({
+      nodeId: config.node_id,
+      candidates: config.hub.urls.map((url) => ({ url, make: () => memberTransport(url, deps, logger) })),
+      bus, routes: memberRoutes(config.node_id), logger, metrics, clock,
     }),
   ];
 }
