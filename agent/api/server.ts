@@ -9,7 +9,8 @@ import type { Component } from "../core/component.js";
 import type { Bus } from "../bus/bus.js";
 import type { Clock } from "../core/clock.js";
 import { systemClock } from "../core/clock.js";
-import { BadRequestError, ConfigInvalidError, InternalError, MethodNotAllowedError, NotFoundError, PortInUseError } from "../core/errors.js";
+import { BadRequestError, ConfigInvalidError, InternalError, MethodNotAllowedError, NotFoundError } from "../core/errors.js";
+import { listen } from "../core/listen.js";
 import type { Logger } from "../core/logger.js";
 import type { MetricsRegistry } from "../core/metrics.js";
 import { TokenAuth, WWW_AUTHENTICATE } from "./auth.js";
@@ -79,7 +80,7 @@ export class ApiServer implements Component {
       this.#connections.set(socket, 0);
       socket.once("close", () => this.#connections.delete(socket));
     });
-    await listen(server, this.opts.host, this.opts.port, signal);
+    await listen(server, this.opts.host, this.opts.port, signal, { who: "", portFlag: "--api-port", hostSetting: "--api-host / api.host" });
     server.on("error", (err) => this.opts.logger.error({ err }, "API server error"));
     this.#server = server;
     this.opts.logger.info({ url: this.url }, "API listening");
@@ -189,43 +190,3 @@ function urlHost(address: AddressInfo): string {
   return address.family === "IPv6" ? `[${address.address}]` : address.address;
 }
 
-/** server.listen as a promise, with listen failures turned into errors that say what to do. */
-function listen(server: Server, host: string, port: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const done = (): void => {
-      server.off("error", onError);
-      signal.removeEventListener("abort", onAbort);
-    };
-    const onError = (err: NodeJS.ErrnoException): void => {
-      done();
-      reject(listenError(err, host, port));
-    };
-    const onAbort = (): void => {
-      done();
-      server.close();
-      reject(signal.reason instanceof Error ? signal.reason : new Error("start aborted"));
-    };
-    server.once("error", onError);
-    signal.addEventListener("abort", onAbort, { once: true });
-    server.listen({ host, port }, () => {
-      done();
-      resolve();
-    });
-  });
-}
-
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
-  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  switch (err.code) {
-    case "EADDRINUSE":
-      return new PortInUseError(`cannot listen on ${where}: address already in use; stop the other process or pick another port (--api-port)`, { cause: err });
-    case "EACCES":
-      return new ConfigInvalidError(`cannot listen on ${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE, pick another port (--api-port)`, { cause: err });
-    case "EADDRNOTAVAIL":
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return new ConfigInvalidError(`cannot listen on ${where}: no such address on this machine; check --api-host (127.0.0.1 or 0.0.0.0)`, { cause: err });
-    default:
-      return new InternalError(`cannot listen on ${where}: ${err.message}`, { cause: err });
-  }
-}

@@ -20,7 +20,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from "../transport/ingress.js";
 import { BrokerGate } from "./broker-gate.js";
 import { CredentialsStore, REVOCATION_CHECK_MS } from "./credentials-store.js";
 import { guardFrames } from "./frame-guard.js";
-import { listen } from "./listen.js";
+import { listen } from "../core/listen.js";
 import { generateSecret } from "./secret-hash.js";
 
 /** A client on the LAN sends CONNECT within milliseconds of connecting; a socket that does not is dropped. */
@@ -91,7 +91,12 @@ export class MqttBroker implements Component {
       aedes = await Aedes.createBroker({ ...gate.hooks, connectTimeout: CONNECT_TIMEOUT_MS });
       this.#watch(aedes, gate);
       const server = createServer({ noDelay: true }, (socket) => this.#accept(socket, aedes as Aedes, gate, maxFrameBytes));
-      await listen(server, o.host, o.port, signal);
+      await listen(server, o.host, o.port, signal, {
+        who: "the MQTT broker",
+        portFlag: "--mqtt-port, mqtt.port",
+        hostSetting: "mqtt.host",
+        usualSuspect: "another MQTT broker such as mosquitto, or another hub",
+      });
       server.on("error", (err) => o.logger.error({ err }, "MQTT server error"));
       this.#server = server;
     } catch (err) {
