@@ -19,8 +19,7 @@ import type { EventCatalog } from "../registry/catalog.js";
 import { precompiledCatalog } from "../registry/precompiled.js";
 import type { Component } from "../core/component.js";
 import { NodeState } from "../store/node-state.js";
-import { hubComponents } from "./hub-links.js";
-import { memberComponents } from "./member-links.js";
+import type { RoleComponents } from "./role.js";
 import { Lifecycle } from "./lifecycle.js";
 import { resolveToken, type TokenSource } from "./token.js";
 
@@ -44,7 +43,17 @@ export class Agent {
   #ready = false;
   readonly #startedAt: number;
 
-  constructor(private readonly config: Config, deps: AgentDeps) {
+  /**
+   * Build the agent for its role. The role's modules are imported here, lazily, so a member never
+   * loads the MQTT broker or the nats-server supervisor (memory and start-up time on a Pi).
+   */
+  static async create(config: Config, deps: AgentDeps): Promise<Agent> {
+    const roleComponents: RoleComponents =
+      config.role === "hub" ? (await import("./hub-links.js")).hubComponents : (await import("./member-links.js")).memberComponents;
+    return new Agent(config, deps, roleComponents);
+  }
+
+  private constructor(private readonly config: Config, deps: AgentDeps, roleComponents: RoleComponents) {
     this.#logger = deps.logger;
     this.#clock = deps.clock ?? systemClock;
     this.#startedAt = this.#clock.now();
@@ -83,10 +92,7 @@ export class Agent {
       clock: this.#clock,
       readiness: () => ({ ready: this.#ready, info: this.#info() }),
     });
-    const links =
-      config.role === "hub"
-        ? hubComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token })
-        : memberComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, token: this.token.token, clock: this.#clock });
+    const links = roleComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token });
     this.#components = [this.#state, bus, ...links, this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }

@@ -8,30 +8,17 @@ import { MqttBroker } from "../broker/mqtt-broker.js";
 import { CredentialsStore } from "../broker/credentials-store.js";
 import { clientIdFor } from "../broker/policy.js";
 import { hubRoutes } from "../bridge/routes.js";
-import type { Bus } from "../bus/bus.js";
-import type { Config } from "../config/config.js";
-import type { Clock } from "../core/clock.js";
 import type { Component } from "../core/component.js";
-import { componentLogger, type Logger } from "../core/logger.js";
-import type { MetricsRegistry } from "../core/metrics.js";
+import { componentLogger } from "../core/logger.js";
 import { hubNatsConfig } from "../natsd/config-writer.js";
 import { NatsdSupervisor } from "../natsd/supervisor.js";
 import { randomSecret, subnetUsers } from "../natsd/users.js";
-import type { EventCatalog } from "../registry/catalog.js";
 import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
 import { LinkedBridge } from "./linked-bridge.js";
+import type { RoleDeps } from "./role.js";
 
-export interface HubLinkDeps {
-  readonly config: Config;
-  readonly bus: Bus;
-  readonly catalog: EventCatalog;
-  readonly logger: Logger;
-  readonly metrics: MetricsRegistry;
-  readonly clock: Clock;
-  /** The shared subnet token: members without a credential of their own log in with it. */
-  readonly token: string;
-}
+export type HubLinkDeps = RoleDeps;
 
 /** Loopback address for the hub's own clients when a broker listens on every interface. */
 function localHost(host: string): string {

@@ -6,27 +6,15 @@
  */
 import { clientIdFor } from "../broker/policy.js";
 import { memberRoutes } from "../bridge/routes.js";
-import type { Bus } from "../bus/bus.js";
-import type { Config } from "../config/config.js";
 import type { Component } from "../core/component.js";
 import { componentLogger, type Logger } from "../core/logger.js";
-import type { MetricsRegistry } from "../core/metrics.js";
-import type { EventCatalog } from "../registry/catalog.js";
 import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
 import type { Transport } from "../transport/transport.js";
 import { MemberLink } from "../link/member-link.js";
-import type { Clock } from "../core/clock.js";
+import type { RoleDeps } from "./role.js";
 
-export interface MemberLinkDeps {
-  readonly config: Config;
-  readonly bus: Bus;
-  readonly catalog: EventCatalog;
-  readonly logger: Logger;
-  readonly metrics: MetricsRegistry;
-  readonly token: string;
-  readonly clock: Clock;
-}
+export type MemberLinkDeps = RoleDeps;
 
 /** One transport for one hub URL, logged in as this member. */
 export function memberTransport(url: string, deps: MemberLinkDeps, logger: Logger): Transport {

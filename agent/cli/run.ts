@@ -31,7 +31,7 @@ export const main: CommandMain = async (args, io) => {
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
-    const agent = new Agent(config, { logger });
+    const agent = await Agent.create(config, { logger });
     await agent.start(abort.signal);
     logger.info(
       { url: agent.url, role: config.role, version: VERSION, data_dir: config.data_dir, token_from: agent.token.from, config: config.config_file },

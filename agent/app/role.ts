@@ -1,0 +1,21 @@
+/** What the composition root hands a role's module (hub-links.ts, member-links.ts) to build its components. */
+import type { Bus } from "../bus/bus.js";
+import type { Config } from "../config/config.js";
+import type { Clock } from "../core/clock.js";
+import type { Component } from "../core/component.js";
+import type { Logger } from "../core/logger.js";
+import type { MetricsRegistry } from "../core/metrics.js";
+import type { EventCatalog } from "../registry/catalog.js";
+
+export interface RoleDeps {
+  readonly config: Config;
+  readonly bus: Bus;
+  readonly catalog: EventCatalog;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  readonly clock: Clock;
+  /** The shared subnet token (API, and the members' first-setup login). */
+  readonly token: string;
+}
+
+export type RoleComponents = (deps: RoleDeps) => Component[];
