@@ -1,7 +1,7 @@
 /**
  * What only a member runs: its link to the hub, bridged to its bus. The hub URLs come in order of
  * preference (`--hub nats://H:4222,mqtt://H:1883`): NATS first, MQTT as the fallback (see
- * link/member-link.ts). The member logs in as its node id with its own secret (hub.password) or,
+ * link/failover-transport.ts). The member logs in as its node id with its own secret (hub.password) or,
  * in first-setup mode, the shared subnet token.
  */
 import { clientIdFor } from "../broker/policy.js";
@@ -11,7 +11,11 @@ import { componentLogger, type Logger } from "../core/logger.js";
 import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
 import type { Transport } from "../transport/transport.js";
-import { MemberLink } from "../link/member-link.js";
+import { FailoverTransport } from "../link/failover-transport.js";
+import { parseHubUrls } from "../link/hub-urls.js";
+import { hubCandidates } from "../link/link.js";
+import { LinkEvents } from "../link/link-events.js";
+import { MemberHubLink } from "./member-hub-link.js";
 import type { RoleDeps } from "./role.js";
 
 export type MemberLinkDeps = RoleDeps;
@@ -38,11 +42,12 @@ export function memberComponents(deps: MemberLinkDeps): Component[] {
     logger.warn("no hub configured (hub.urls / --hub): this member runs alone");
     return [];
   }
+  const transport = new FailoverTransport({
+    candidates: hubCandidates(parseHubUrls(config.hub.urls), (u) => memberTransport(u.url, deps, logger)),
+    logger, metrics, clock,
+  });
   return [
-    new MemberLink({
-      nodeId: config.node_id,
-      candidates: config.hub.urls.map((url) => ({ url, make: () => memberTransport(url, deps, logger) })),
-      bus, routes: memberRoutes(config.node_id), logger, metrics, clock,
-    }),
+    new LinkEvents({ link: transport, bus, nodeId: config.node_id, logger }),
+    new MemberHubLink({ transport, bus, nodeId: config.node_id, routes: memberRoutes(config.node_id), logger, metrics }),
   ];
 }

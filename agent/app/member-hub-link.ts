@@ -1,0 +1,55 @@
+/**
+ * A member's hub link as a component: the failover transport (NATS preferred, MQTT fallback; see
+ * link/failover-transport.ts) connects in the background — a member whose hub is away at boot
+ * still starts and works locally — and once a link is up the bridge joins it to the bus. The
+ * transport replays the bridge's subscriptions and resends in-flight requests on every switch.
+ */
+import { Bridge } from "../bridge/bridge.js";
+import type { BridgeRoutes } from "../bridge/routes.js";
+import type { Bus } from "../bus/bus.js";
+import type { Component } from "../core/component.js";
+import type { Logger } from "../core/logger.js";
+import type { MetricsRegistry } from "../core/metrics.js";
+import type { FailoverTransport } from "../link/failover-transport.js";
+
+export interface MemberHubLinkOptions {
+  readonly transport: FailoverTransport;
+  readonly bus: Bus;
+  readonly nodeId: string;
+  readonly routes: BridgeRoutes;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+}
+
+export class MemberHubLink implements Component {
+  readonly name = "member-link";
+  readonly #stop = new AbortController();
+  #bridge: Bridge | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(private readonly opts: MemberHubLinkOptions) {}
+
+  start(): Promise<void> {
+    this.#running = this.#run();
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+    await this.#bridge?.stop();
+    await this.opts.transport.close();
+  }
+
+  async #run(): Promise<void> {
+    const { transport, bus, nodeId, routes, logger, metrics } = this.opts;
+    try {
+      await transport.connect(this.#stop.signal);
+      const bridge = new Bridge({ bus, transport, nodeId, routes, logger, metrics });
+      await bridge.start();
+      this.#bridge = bridge;
+    } catch (err) {
+      if (!this.#stop.signal.aborted) logger.error({ err }, "the hub link failed; this member runs alone");
+    }
+  }
+}
