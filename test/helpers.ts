@@ -22,6 +22,14 @@ export function tempDir(t: After, prefix = "adaos-test-"): string {
   return dir;
 }
 
+/** SIGKILL a child process (if it still runs) and wait until it has exited. */
+export async function killChild(c: ChildProcess | undefined): Promise<void> {
+  if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise((resolve) => c.once("exit", resolve));
+  c.kill("SIGKILL");
+  await exited;
+}
+
 /** A TCP port that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort, GiveUp, tempDir, waitFor } from "./helpers.js";
+import { freePort, GiveUp, killChild, tempDir, waitFor } from "./helpers.js";
 
 interface After {
   after(fn: () => void | Promise<void>): void;
@@ -55,10 +55,7 @@ export async function startNatsServer(t: After, opts: NatsServerOptions = {}): P
   const kill = async (): Promise<void> => {
     const c = child;
     child = undefined;
-    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((resolve) => c.once("exit", resolve));
-    c.kill("SIGKILL");
-    await exited;
+    await killChild(c);
   };
 
   const start = async (): Promise<void> => {

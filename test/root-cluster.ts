@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { main as rootConfig, MANIFEST_FILE, STREAM_FILE } from "../agent/cli/root-config.js";
 import type { RootNode } from "../agent/natsd/root-conf.js";
 import type { StreamConfigJson } from "../agent/natsd/root-stream.js";
-import { GiveUp, tempDir, waitFor } from "./helpers.js";
+import { GiveUp, killChild, tempDir, waitFor } from "./helpers.js";
 import { natsServerBinary } from "./nats-server.js";
 
 interface After {
@@ -90,10 +90,7 @@ export async function startRootCluster(t: After): Promise<RootCluster> {
     const kill = async (): Promise<void> => {
       const c = child;
       child = undefined;
-      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((resolve) => c.once("exit", resolve));
-      c.kill("SIGKILL");
-      await exited;
+      await killChild(c);
     };
     const start = (): Promise<void> => {
       if (child !== undefined) throw new Error(`${node.name} is already running`);
