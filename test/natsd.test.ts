@@ -11,7 +11,7 @@ import { ErrorCode, Events, type NatsConnection, type Status } from "nats";
 import { natsPaths, renderHubConfig, writeConfigFile } from "../agent/natsd/config-writer.js";
 import { STOP_GRACE_MS, type NatsdState } from "../agent/natsd/supervisor.js";
 import { subnetUsers } from "../agent/natsd/users.js";
-import { waitFor, within } from "./helpers.js";
+import { GiveUp, waitFor, within } from "./helpers.js";
 import { natsServerBinary } from "./nats-server.js";
 import { collect, HUB_ID, makeHub, natsAs, processesWith, TOKEN } from "./natsd-hub.js";
 import { leafHost, startRootCluster } from "./root-cluster.js";
@@ -186,7 +186,12 @@ test("the hub as a leafnode of a 3-node root cluster: traffic reaches the root a
   const info = await jsm.streams.info(root.stream.name);
   assert.equal(info.config.duplicate_window, 7_200 * 1e9);
   const js = hubNc.jetstream();
-  const a = await js.publish(`ada.root.uplink.${HUB_ID}.evt`, enc("once"), { msgID: "env-1" });
+  // A new stream's subject interest crosses route → leaf asynchronously too: until then a publish is 503 (no responders).
+  const a = await waitFor("the stream answering through the leaf", () =>
+    js.publish(`ada.root.uplink.${HUB_ID}.evt`, enc("once"), { msgID: "env-1" }).catch((e: unknown) => {
+      if ((e as { code?: string }).code === "503") return undefined;
+      throw new GiveUp(`JetStream publish: ${String(e)}`);
+    }), 10_000, 50);
   const b = await js.publish(`ada.root.uplink.${HUB_ID}.evt`, enc("once"), { msgID: "env-1" });
   assert.deepEqual([a.stream, a.duplicate, b.duplicate, b.seq], [root.stream.name, false, true, a.seq]);
 
