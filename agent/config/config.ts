@@ -21,6 +21,13 @@ export interface RawConfig {
   mqtt: { port: number; host: string };
   /** A member's way to its hub: links in order of preference, and its password (null: the subnet token). */
   hub: { urls: string[]; password: string | null };
+  /** Store-and-forward of envelopes leaving this node (agent/outbox/). */
+  outbox: {
+    uplink: string[]; max_rows: number; max_bytes: number; ttl_s: number; batch: number;
+    retry_base_ms: number; retry_cap_ms: number; probe_interval_ms: number; dlq_max_rows: number;
+  };
+  /** Dedup of received envelopes. */
+  inbox: { window: number; max_attempts: number };
   shutdown_timeout_ms: number;
 }
 

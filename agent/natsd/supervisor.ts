@@ -15,7 +15,7 @@ import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
 import type { Component } from "../core/component.js";
 import type { Logger } from "../core/logger.js";
 import type { Counter, Gauge, MetricsRegistry } from "../core/metrics.js";
-import { fullJitter, RESTART_BACKOFF, type BackoffPolicy } from "./backoff.js";
+import { fullJitter, RESTART_BACKOFF, type BackoffPolicy } from "../core/backoff.js";
 import { findBinary, INSTALL_HINT } from "./binary.js";
 import { checkConfig, type ConfigVerdict } from "./check-config.js";
 import { describeExit, NatsChild, nodeSpawn, type ExitInfo, type SpawnFn } from "./child.js";
