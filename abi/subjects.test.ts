@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import {
   agentCmd, agentEvt, escapeToken, filterToPattern, hubSubject, patternToFilter, rootSubject, skillSubject, subjectToTopic,
-  telemetrySubject, topicToSubject, unescapeLevel,
+  telemetrySubject, topicToSubject, unescapeLevel, uplinkSubject,
 } from "./subjects.js";
 
 /** Property runs: enough to hit every reserved character in every position many times. */
@@ -168,6 +168,8 @@ test("the seed subject scheme", () => {
   assert.equal(rootSubject("register"), "ada.root.register");
   assert.equal(rootSubject(">"), "ada.root.>");
   assert.equal(telemetrySubject("pi4", "heartbeat"), "telemetry.pi4.heartbeat");
+  assert.equal(uplinkSubject("hub-1", "telemetry.reading"), "ada.root.uplink.hub-1.telemetry.reading");
+  assert.throws(() => uplinkSubject("*", "telemetry.reading"), RangeError);
   assert.equal(skillSubject("weather", "forecast.ready"), "ada.skill.weather.forecast.ready");
   for (const bad of ["", "a.b", "*", ">", "a b"]) {
     assert.throws(() => agentCmd(bad), RangeError, bad);

@@ -153,6 +153,14 @@ export function rootSubject(...rest: readonly string[]): string {
   return join("ada.root", rest);
 }
 
+/**
+ * What a hub relays to the root's uplink stream (ADAOS_UPLINK, `ada.root.uplink.>`), its own and its
+ * members' events: `ada.root.uplink.{hubId}.{event_name}`, so the root filters by hub and by event.
+ */
+export function uplinkSubject(hubId: string, eventName: string): string {
+  return rootSubject("uplink", id(hubId, "hub id"), ...eventName.split("."));
+}
+
 /** Telemetry of one node: `telemetry.{nodeId}.{rest…}`. */
 export function telemetrySubject(nodeId: string, ...rest: readonly string[]): string {
   return join(`telemetry.${id(nodeId, "node id")}`, rest);
