@@ -35,6 +35,12 @@ export interface PublishResult {
   readonly matched: number;
 }
 
+/** How a settled publish ended: every subscriber handed the envelope has finished with it. */
+export interface SettledResult extends PublishResult {
+  /** Subscribers whose handler threw or rejected, or that dropped the envelope (closed, slow, expired). */
+  readonly failed: number;
+}
+
 export interface RequestOptions {
   readonly timeoutMs?: number;
 }
@@ -52,6 +58,12 @@ export interface Bus {
    * invalid, unknown or expired; delivery to handlers is asynchronous.
    */
   publish(data: unknown, options?: PublishOptions): PublishResult;
+  /**
+   * publish(), then wait until every subscriber it was handed to has run its handler (or dropped
+   * it). For a caller that must acknowledge only after the handlers ran (the downlink). Throws
+   * like publish(); never rejects for a failing handler — that is counted in `failed`.
+   */
+  publishSettled(data: unknown, options?: PublishOptions): Promise<SettledResult>;
   subscribe(pattern: string, handler: Handler, options?: SubscribeOptions): Subscription;
   /** Publish a command with a reply inbox and wait for the first reply. */
   request(data: unknown, options?: RequestOptions): Promise<Envelope>;

@@ -265,3 +265,43 @@ test("delivered envelopes are frozen so one subscriber cannot change what anothe
   assert.ok(Object.isFrozen(seen[0]));
   await bus.stop();
 });
+
+test("publishSettled resolves once every subscriber ran its handler, counting failures and drops", async () => {
+  const { bus } = makeBus();
+  const ran: string[] = [];
+  bus.subscribe("test.pinged", async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    ran.push("slow");
+  });
+  bus.subscribe("test.pinged", () => void ran.push("sync"));
+  bus.subscribe("test.pinged", () => {
+    throw new Error("boom");
+  });
+  bus.subscribe("test.pinged", () => Promise.reject(new Error("async boom")));
+  bus.subscribe("test.*", () => void ran.push("group"), { queue: "g" });
+  bus.subscribe("test.*", () => void ran.push("group"), { queue: "g" });
+  const first = ping(1);
+  const r = await bus.publishSettled(first);
+  assert.deepEqual([r.matched, r.failed, r.duplicate], [5, 2, false]);
+  assert.deepEqual(ran.sort(), ["group", "slow", "sync"]);
+
+  assert.deepEqual(await bus.publishSettled(first), { id: first.id, duplicate: true, matched: 0, failed: 0 });
+  const none = await bus.publishSettled(createEnvelope({ event_name: "test.sub.happened", version: 1, payload: {}, source: "s" }));
+  assert.deepEqual([none.matched, none.failed], [0, 0], "nobody subscribed: settled at once");
+
+  // A subscriber that is full drops it: counted as failed, and the publish still settles.
+  const { bus: small } = makeBus();
+  let release = (): void => undefined;
+  small.subscribe("test.pinged", () => new Promise<void>((r) => (release = r)), { maxPending: 1 });
+  const taken = small.publishSettled(ping(2));
+  await flush();
+  const queued = small.publishSettled(ping(3));
+  const dropped = await small.publishSettled(ping(4));
+  assert.deepEqual([dropped.matched, dropped.failed], [1, 1]);
+  release();
+  assert.equal((await taken).failed, 0);
+  await flush();
+  release();
+  assert.equal((await queued).failed, 0);
+  await assert.rejects(small.publishSettled({ bogus: true }), EnvelopeInvalidError);
+});

@@ -20,7 +20,7 @@ import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { EventCatalog } from "../registry/catalog.js";
 import { checkEnvelope } from "../registry/check.js";
 import type {
-  Bus, Handler, PublishOptions, PublishResult, RejectHook, RejectReason, ReplyInit, RequestOptions, SubscribeOptions, Subscription,
+  Bus, Handler, PublishOptions, PublishResult, RejectHook, RejectReason, ReplyInit, RequestOptions, SettledResult, SubscribeOptions, Subscription,
 } from "./bus.js";
 import { DedupWindow } from "./dedup.js";
 import { matches, patternTokens, subjectTokens } from "./subject.js";
@@ -49,6 +49,30 @@ export interface LocalBusOptions {
 interface Item {
   readonly envelope: Envelope;
   readonly subject: string;
+  /** Present for publishSettled(): counts subscribers down to zero. */
+  readonly settle?: Settle;
+}
+
+/** The countdown behind publishSettled(). */
+class Settle {
+  failed = 0;
+  #remaining = 0;
+  #resolve: (() => void) | undefined;
+  readonly done: Promise<void>;
+
+  constructor() {
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  expect(n: number): void {
+    this.#remaining = n;
+    if (n === 0) this.#resolve?.();
+  }
+
+  finished(ok: boolean): void {
+    if (!ok) this.failed++;
+    if (--this.#remaining === 0) this.#resolve?.();
+  }
 }
 
 interface Match {
@@ -93,7 +117,7 @@ class LocalSubscription implements Subscription {
     if (this.#closed) return;
     this.#closed = true;
     this.bus.remove(this);
-    for (const item of this.#queue.drain()) this.bus.dropped(item.envelope, "closed");
+    for (const item of this.#queue.drain()) this.bus.dropped(item, "closed");
   }
 
   enqueue(item: Item): boolean {
@@ -162,6 +186,17 @@ export class LocalBus implements Bus, Component {
   }
 
   publish(data: unknown, options: PublishOptions = {}): PublishResult {
+    return this.#publish(data, options, undefined);
+  }
+
+  async publishSettled(data: unknown, options: PublishOptions = {}): Promise<SettledResult> {
+    const settle = new Settle();
+    const result = this.#publish(data, options, settle);
+    await settle.done;
+    return { ...result, failed: settle.failed };
+  }
+
+  #publish(data: unknown, options: PublishOptions, settle: Settle | undefined): PublishResult {
     if (this.#closed) {
       const err = new BusClosedError("bus is stopped");
       this.#reject(data, "closed", err);
@@ -183,20 +218,22 @@ export class LocalBus implements Bus, Component {
     const match = this.#match(subject);
     if (this.#dedup.seen(envelope.id)) {
       this.#counters.duplicates.inc();
+      settle?.expect(0);
       return { id: envelope.id, duplicate: true, matched: 0 };
     }
     Object.freeze(envelope);
     this.#counters.published.inc();
-    const item: Item = { envelope, subject };
+    const item: Item = settle === undefined ? { envelope, subject } : { envelope, subject, settle };
+    settle?.expect(match.plain.length + match.groups.size);
     let matched = 0;
     for (const sub of match.plain) {
       matched++;
-      if (!sub.enqueue(item)) this.dropped(envelope, "slow_consumer");
+      if (!sub.enqueue(item)) this.dropped(item, "slow_consumer");
     }
     for (const [queue, members] of match.groups) {
       matched++;
       const sub = this.#pick(queue, members);
-      if (!sub.enqueue(item)) this.dropped(envelope, "slow_consumer");
+      if (!sub.enqueue(item)) this.dropped(item, "slow_consumer");
     }
     return { id: envelope.id, duplicate: false, matched };
   }
@@ -251,7 +288,7 @@ export class LocalBus implements Bus, Component {
    */
   deliver(item: Item, handler: Handler, sub: LocalSubscription): Promise<void> | undefined {
     if (isExpired(item.envelope, this.#clock.now())) {
-      this.dropped(item.envelope, "expired");
+      this.dropped(item, "expired");
       return undefined;
     }
     let done: void | Promise<void>;
@@ -262,16 +299,22 @@ export class LocalBus implements Bus, Component {
       return undefined;
     }
     if (done === undefined) {
-      this.#counters.delivered.inc();
+      this.#delivered(item);
       return undefined;
     }
     return done.then(
-      () => this.#counters.delivered.inc(),
+      () => this.#delivered(item),
       (err: unknown) => this.#handlerFailed(err, item, sub),
     );
   }
 
+  #delivered(item: Item): void {
+    this.#counters.delivered.inc();
+    item.settle?.finished(true);
+  }
+
   #handlerFailed(err: unknown, item: Item, sub: LocalSubscription): void {
+    item.settle?.finished(false);
     this.#counters.handlerErrors.inc();
     this.opts.logger.error(
       { err, event: item.envelope.event_name, id: item.envelope.id, pattern: sub.pattern },
@@ -280,7 +323,9 @@ export class LocalBus implements Bus, Component {
   }
 
   /** An accepted envelope that a subscriber will not get. */
-  dropped(envelope: Envelope, reason: RejectReason): void {
+  dropped(item: Item, reason: RejectReason): void {
+    const { envelope } = item;
+    item.settle?.finished(false);
     this.#counters.dropped.inc({ reason });
     this.#hook(envelope, reason, new Error(`${envelope.event_name} (${envelope.id}) dropped: ${reason}`));
   }
