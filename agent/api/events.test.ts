@@ -49,6 +49,30 @@ test("publish: a full envelope passes through as sent; the same id again is 200 
   assert.equal(got.length, 1, "the duplicate was not delivered");
 });
 
+test("publish: a JSON array is a batch published in order, one result per item; a bad item does not stop the rest", async (t) => {
+  const { url, bus } = await startApi(t);
+  const got: number[] = [];
+  bus.subscribe("test.pinged", (e) => void got.push((e.payload as { n: number }).n));
+  const dup = createEnvelope({ event_name: "test.pinged", version: 1, payload: { n: 2 }, source: "s@x" });
+  const res = await postJson(`${url}/api/events/publish`, [
+    { event_name: "test.pinged", payload: { n: 1 } },
+    dup,
+    { event_name: "test.pinged", payload: { n: "three" } },
+    dup,
+    7,
+    { event_name: "test.pinged", payload: { n: 4 } },
+  ]);
+  assert.equal(res.status, 200);
+  const results = (res.body as { results: { status: string; id?: string; error?: { code: string } }[] }).results;
+  assert.deepEqual(results.map((r) => r.status), ["accepted", "accepted", "rejected", "duplicate", "rejected", "accepted"]);
+  assert.deepEqual(results.map((r) => r.error?.code), [undefined, undefined, "E_PAYLOAD_INVALID", undefined, "E_BAD_REQUEST", undefined]);
+  assert.equal(results[1]?.id, dup.id);
+  await waitFor("delivery", () => got.length === 3);
+  assert.deepEqual(got, [1, 2, 4]);
+  const scalar = await postJson(`${url}/api/events/publish`, "hello");
+  assert.equal(scalar.status, 400);
+});
+
 test("publish: invalid events are 400 with the catalog code and JSON pointers", async (t) => {
   const { url } = await startApi(t);
   const publish = async (body: unknown) => {

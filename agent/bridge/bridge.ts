@@ -3,6 +3,10 @@
  * route go out on the route's subject. Inbound: envelopes received on the route's patterns are
  * published on the bus. Loop prevention: an envelope the bridge put on the bus is never sent back
  * out, and an envelope that originated on this node is never taken back in.
+ *
+ * Store-and-forward plugs in at both ends: `send` replaces the direct publish (a member hands its
+ * outbound envelopes to its outbox, whose relay publishes them), and `inbox` drops what was already
+ * taken in — by a persisted id, across restarts — since every link redelivers at least once.
  */
 import type { Envelope } from "../../abi/envelope.js";
 import type { Bus, Subscription } from "../bus/bus.js";
@@ -12,6 +16,7 @@ import type { Component } from "../core/component.js";
 import type { Logger } from "../core/logger.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { Transport, TransportSubscription } from "../transport/transport.js";
+import { inboxKey, type Inbox } from "../outbox/inbox.js";
 import { originNode, type BridgeRoutes, type OutboundRule } from "./routes.js";
 
 /** Ids of envelopes recently taken in from the wire; sized well above a burst between two ticks. */
@@ -24,6 +29,10 @@ export interface BridgeOptions {
   readonly routes: BridgeRoutes;
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
+  /** Where outbound envelopes go; default: publish on the transport at once. A rejection is logged and counted. */
+  readonly send?: (subject: string, envelope: Envelope) => void | Promise<unknown>;
+  /** Persisted dedup of what was taken in; default: the bus's in-memory window only. */
+  readonly inbox?: Inbox;
 }
 
 interface CompiledRule extends OutboundRule {
@@ -68,12 +77,16 @@ export class Bridge implements Component {
     const rule = this.#rules.find((r) => r.kinds.includes(envelope.kind) && matches(r.tokens, tokens));
     const subject = rule?.subject(envelope);
     if (subject === undefined) return;
-    try {
-      this.opts.transport.publish(subject, envelope);
-      this.#out.inc();
-    } catch (err) {
+    const failed = (err: unknown): void => {
       this.#dropped.inc({ reason: "publish_failed" });
       this.opts.logger.warn({ err, id: envelope.id, event: envelope.event_name, subject }, "bridge could not send an envelope");
+    };
+    try {
+      const sent = this.opts.send === undefined ? this.opts.transport.publish(subject, envelope) : this.opts.send(subject, envelope);
+      this.#out.inc();
+      if (sent instanceof Promise) sent.catch(failed);
+    } catch (err) {
+      failed(err);
     }
   }
 
@@ -83,10 +96,17 @@ export class Bridge implements Component {
       return;
     }
     this.#fromWire.seen(envelope.id);
+    const { inbox } = this.opts;
+    const key = inboxKey(envelope);
+    if (inbox?.has(key) === true) {
+      this.#dropped.inc({ reason: "duplicate" });
+      return;
+    }
     try {
       const result = this.opts.bus.publish(envelope);
       if (result.duplicate) this.#dropped.inc({ reason: "duplicate" });
       else this.#in.inc();
+      inbox?.record(key).catch((err: unknown) => this.opts.logger.error({ err, id: envelope.id }, "bridge: cannot record a received envelope in the inbox"));
     } catch (err) {
       this.#dropped.inc({ reason: "refused" });
       this.opts.logger.warn({ err, id: envelope.id, event: envelope.event_name }, "bridge: the bus refused a received envelope");

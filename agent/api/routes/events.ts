@@ -4,6 +4,8 @@
  * POST /api/events/publish takes a full envelope (it has an `id`) or the short form
  * {event_name, version?, payload?, priority?, ttl_ms?, headers?, kind?, correlation_id?, …}
  * from which an envelope is created here with this API's source and tenant. The bus validates.
+ * A JSON array of those is a batch: published in order (a gateway posting readings, a replay),
+ * answered 200 with one result per item — a bad item is reported and does not stop the rest.
  *
  * GET /api/events/stream?pattern=ui.> streams matching envelopes as SSE (WHATWG HTML
  * "server-sent events"): `id`, `event` (the event_name) and `data` (the envelope JSON) per event.
@@ -14,10 +16,10 @@ import type { Bus } from "../../bus/bus.js";
 import { patternTokens } from "../../bus/subject.js";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { createEnvelope, type EnvelopeInit } from "../../core/envelope.js";
-import { BadRequestError, type Issue } from "../../core/errors.js";
+import { AdaosError, BadRequestError, InternalError, type Issue } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { Counter, MetricsRegistry } from "../../core/metrics.js";
-import { readJsonObject, sendJson, type Route } from "../http.js";
+import { readJson, sendJson, type Route } from "../http.js";
 
 /** How long an EventSource waits before reconnecting after the stream drops (sent as `retry:`). */
 const SSE_RETRY_MS = 3000;
@@ -53,9 +55,13 @@ export function eventRoutes(deps: EventRoutesDeps): Route[] {
       method: "POST",
       path: "/api/events/publish",
       handler: async (req, res) => {
-        const body = await readJsonObject(req, deps.maxBodyBytes);
-        const data = "id" in body ? body : fromShortForm(body, deps);
-        const result = deps.bus.publish(data);
+        const body = await readJson(req, deps.maxBodyBytes);
+        if (Array.isArray(body)) {
+          sendJson(res, 200, { results: body.map((item: unknown) => publishOne(item, deps)) });
+          return;
+        }
+        if (!isObject(body)) throw new BadRequestError("the body must be a JSON object (an event) or an array of them (a batch)");
+        const result = deps.bus.publish("id" in body ? body : fromShortForm(body, deps));
         if (result.duplicate) sendJson(res, 200, { id: result.id, status: "duplicate" });
         else sendJson(res, 202, { id: result.id, status: "accepted", matched: result.matched });
       },
@@ -71,6 +77,23 @@ export function eventRoutes(deps: EventRoutesDeps): Route[] {
       },
     },
   ];
+}
+
+type ItemResult =
+  | { readonly id: string; readonly status: "accepted"; readonly matched: number }
+  | { readonly id: string; readonly status: "duplicate" }
+  | { readonly status: "rejected"; readonly error: ReturnType<AdaosError["toWire"]> };
+
+/** One item of a batch: its result, never a throw. */
+function publishOne(item: unknown, deps: EventRoutesDeps): ItemResult {
+  try {
+    if (!isObject(item)) throw new BadRequestError("a batch item must be a JSON object");
+    const result = deps.bus.publish("id" in item ? item : fromShortForm(item, deps));
+    return result.duplicate ? { id: result.id, status: "duplicate" } : { id: result.id, status: "accepted", matched: result.matched };
+  } catch (err) {
+    const known = err instanceof AdaosError ? err : new InternalError(String(err));
+    return { status: "rejected", error: known.toWire() };
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
