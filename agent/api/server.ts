@@ -1,7 +1,8 @@
 /**
  * The node's HTTP API as a component: routes from one file per group, the token on everything
  * but /health/*, errors as {error: {code, message, issues?}}, and a stop() that does not wait
- * for open event streams or idle keep-alive connections.
+ * for open event streams or idle keep-alive connections. A route path may end in one `{param}`
+ * segment (`/api/dlq/{dlq_id}`); exact paths win over it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -13,11 +14,16 @@ import { BadRequestError, ConfigInvalidError, InternalError, MethodNotAllowedErr
 import { listen } from "../core/listen.js";
 import type { Logger } from "../core/logger.js";
 import type { MetricsRegistry } from "../core/metrics.js";
+import type { DeadLetters } from "../outbox/dead-letters.js";
+import type { Outbox } from "../outbox/outbox.js";
+import type { EventCatalog } from "../registry/catalog.js";
 import { TokenAuth, WWW_AUTHENTICATE } from "./auth.js";
 import { sendError, type Route, type RouteHandler } from "./http.js";
+import { dlqRoutes } from "./routes/dlq.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
 import { metricsRoutes, requestCounter } from "./routes/metrics.js";
+import { outboxRoutes } from "./routes/outbox.js";
 
 /** Requests still running when stop() is called get this long before their connections are cut. */
 const STOP_GRACE_MS = 1000;
@@ -42,6 +48,20 @@ export interface ApiServerOptions {
   readonly tenant: string;
   readonly clock?: Clock;
   readonly readiness: () => Readiness;
+  /** Store-and-forward: without it /api/outbox/stats and /api/dlq… answer 404 "no outbox". */
+  readonly outbox?: Outbox | undefined;
+  /** The dead-letter queue behind /api/dlq…; the outbox's own when not given. */
+  readonly dlq?: DeadLetters | undefined;
+  /** Validates dead letters on replay (the bus's catalog); required when there is a DLQ. */
+  readonly catalog?: EventCatalog | undefined;
+  /** The relay's status, shown under `relay` in /api/outbox/stats. */
+  readonly relayStatus?: (() => object) | undefined;
+}
+
+/** Routes by path; `templates` hold the paths with a `{param}` segment. */
+interface RouteTable {
+  readonly exact: ReadonlyMap<string, ReadonlyMap<string, RouteHandler>>;
+  readonly templates: readonly { readonly path: string; readonly segments: readonly string[]; readonly methods: ReadonlyMap<string, RouteHandler> }[];
 }
 
 export class ApiServer implements Component {
@@ -68,6 +88,9 @@ export class ApiServer implements Component {
   async start(signal: AbortSignal): Promise<void> {
     if (this.#server !== undefined) throw new InternalError("the API server is already started");
     if (this.opts.token.length === 0) throw new ConfigInvalidError("the API token must not be empty");
+    if ((this.opts.dlq ?? this.opts.outbox) !== undefined && this.opts.catalog === undefined) {
+      throw new InternalError("the API got a dead-letter queue without the event catalog that replay validates with");
+    }
     signal.throwIfAborted();
     const routes = this.#routes();
     const count = requestCounter(this.opts.metrics);
@@ -113,8 +136,10 @@ export class ApiServer implements Component {
     });
   }
 
-  #routes(): Map<string, Map<string, RouteHandler>> {
+  #routes(): RouteTable {
     const o = this.opts;
+    const dlq = o.dlq ?? o.outbox?.dlq;
+    const clock = o.clock ?? systemClock;
     const all: Route[] = [
       ...healthRoutes({ readiness: o.readiness, logger: o.logger }),
       ...metricsRoutes(o.metrics),
@@ -122,7 +147,7 @@ export class ApiServer implements Component {
         bus: o.bus,
         source: o.source,
         tenant: o.tenant,
-        clock: o.clock ?? systemClock,
+        clock,
         maxBodyBytes: o.maxBodyBytes,
         sseHeartbeatMs: o.sseHeartbeatMs,
         sseMaxBufferBytes: o.sseMaxBufferBytes ?? SSE_MAX_BUFFER_BYTES,
@@ -130,6 +155,12 @@ export class ApiServer implements Component {
         logger: o.logger,
         streams: this.#streams,
       }),
+      ...dlqRoutes({
+        dlq,
+        replay: o.catalog === undefined ? undefined : { bus: o.bus, catalog: o.catalog, clock, outbox: o.outbox },
+        maxBodyBytes: o.maxBodyBytes,
+      }),
+      ...outboxRoutes({ outbox: o.outbox, dlq, relayStatus: o.relayStatus, logger: o.logger }),
     ];
     const byPath = new Map<string, Map<string, RouteHandler>>();
     for (const r of all) {
@@ -138,13 +169,15 @@ export class ApiServer implements Component {
       methods.set(r.method, r.handler);
       byPath.set(r.path, methods);
     }
-    return byPath;
+    const exact = new Map([...byPath].filter(([path]) => !path.includes("{")));
+    const templates = [...byPath].filter(([path]) => path.includes("{")).map(([path, methods]) => ({ path, segments: path.split("/"), methods }));
+    return { exact, templates };
   }
 
   async #handle(
     req: IncomingMessage,
     res: ServerResponse,
-    routes: ReadonlyMap<string, ReadonlyMap<string, RouteHandler>>,
+    routes: RouteTable,
     auth: TokenAuth,
     count: (route: string, status: number) => void,
   ): Promise<void> {
@@ -156,8 +189,8 @@ export class ApiServer implements Component {
       sendError(res, new BadRequestError(`malformed request target ${JSON.stringify(req.url)}`, { cause: err }), this.opts.logger);
       return;
     }
-    const methods = routes.get(url.pathname);
-    res.once("close", () => count(methods === undefined ? "unmatched" : url.pathname, res.statusCode));
+    const { route, methods } = lookup(routes, url.pathname);
+    res.once("close", () => count(route, res.statusCode));
     try {
       if (!url.pathname.startsWith(PUBLIC_PREFIX)) auth.check(req);
     } catch (err) {
@@ -182,6 +215,22 @@ export class ApiServer implements Component {
       sendError(res, err, this.opts.logger);
     }
   }
+}
+
+/** The route for a path: exact first, then a template; the metrics label is the route's own path. */
+function lookup(routes: RouteTable, pathname: string): { route: string; methods: ReadonlyMap<string, RouteHandler> | undefined } {
+  const exact = routes.exact.get(pathname);
+  if (exact !== undefined) return { route: pathname, methods: exact };
+  const segments = pathname.split("/");
+  for (const t of routes.templates) {
+    if (t.segments.length !== segments.length) continue;
+    const fits = t.segments.every((s, i) => {
+      const actual = segments[i] ?? "";
+      return s.startsWith("{") && s.endsWith("}") ? actual !== "" : s === actual;
+    });
+    if (fits) return { route: t.path, methods: t.methods };
+  }
+  return { route: "unmatched", methods: undefined };
 }
 
 function urlHost(address: AddressInfo): string {

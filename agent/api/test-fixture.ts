@@ -1,14 +1,19 @@
 /**
  * Test fixture for the API and the commands that use it: a real LocalBus over a MemoryCatalog
- * and an ApiServer on a free port, stopped in t.after; plus small readers for metrics and SSE.
+ * and an ApiServer on a free port, stopped in t.after; plus small readers for metrics and SSE,
+ * and a small in-memory outbox with its dead-letter queue for the /api/dlq and /api/outbox tests.
  */
 import { Agent, request, type IncomingMessage } from "node:http";
 import type { TestContext } from "node:test";
+import type { Envelope } from "../../abi/envelope.js";
 import { LocalBus } from "../bus/local-bus.js";
 import { silentLogger } from "../core/logger.js";
 import { MetricsRegistry, registerProcessMetrics } from "../core/metrics.js";
 import { MemoryCatalog, entry } from "../registry/memory-catalog.js";
 import { SseParser, type SseMessage } from "../cli/api-client.js";
+import { systemClock } from "../core/clock.js";
+import { MemoryDeadLetters } from "../outbox/memory-dead-letters.js";
+import type { Outbox, OutboxEntry, OutboxStats } from "../outbox/outbox.js";
 import { ApiServer, type ApiServerOptions } from "./server.js";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -58,6 +63,8 @@ export async function startApi(t: TestContext, extra: Partial<ApiServerOptions> 
   const api = new ApiServer(
     apiOptions(bus, metrics, {
       tenant: "home",
+      // Replay of dead letters validates with it (used only when a test gives an outbox or DLQ).
+      catalog,
       readiness: () => ({ ready: state.ready, info: { node_id: NODE_ID, role: "hub", uptime_s: 1 } }),
       ...extra,
     }),
@@ -142,5 +149,41 @@ export class SseClient {
   close(): void {
     this.#req.destroy();
     this.#agent.destroy();
+  }
+}
+
+/**
+ * An outbox that records enqueues and reports the stats a test sets, with a MemoryDeadLetters.
+ * (Until memory-outbox.ts lands; the API tests need only enqueue, stats and dlq.)
+ */
+export class TestOutbox implements Outbox {
+  readonly dlq = new MemoryDeadLetters({ maxRows: 100_000, clock: systemClock });
+  readonly enqueued: { subject: string; envelope: Envelope }[] = [];
+  stats: () => OutboxStats = () => ({ depth: 0, bytes: 0, inFlight: 0, oldestAgeMs: 0, added: 0, sent: 0, expired: 0, overflowed: 0, poisoned: 0, retried: 0 });
+
+  enqueue(subject: string, envelope: Envelope): Promise<{ readonly duplicate: boolean }> {
+    const duplicate = this.enqueued.some((e) => e.envelope.id === envelope.id);
+    if (!duplicate) this.enqueued.push({ subject, envelope });
+    return Promise.resolve({ duplicate });
+  }
+
+  next(): OutboxEntry[] {
+    return [];
+  }
+
+  sent(): void {}
+  retry(): void {}
+  poison(): void {}
+
+  sweep(): number {
+    return 0;
+  }
+
+  changed(): Promise<void> {
+    return new Promise(() => {});
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

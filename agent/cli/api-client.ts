@@ -36,6 +36,52 @@ export type SseMessage =
   | { readonly type: "event"; readonly event: string; readonly data: string; readonly id: string }
   | { readonly type: "comment"; readonly text: string };
 
+/** A dead letter as GET /api/dlq lists it. */
+export interface DlqItem {
+  readonly dlq_id: number;
+  readonly reason: string;
+  readonly origin: string;
+  readonly id: string | null;
+  readonly event_name: string | null;
+  readonly subject: string | null;
+  readonly source: string | null;
+  readonly attempts: number;
+  readonly last_error: string | null;
+  /** ISO time. */
+  readonly dead_at: string;
+}
+
+export interface DlqPage {
+  readonly items: readonly DlqItem[];
+  /** Pass as `after` for the next page; null on the last one. */
+  readonly next_after: number | null;
+}
+
+/** What a replay or purge acts on: exactly one of these. */
+export type DlqSelection = { readonly ids: readonly number[] } | { readonly reason: string } | { readonly all: true };
+
+export interface DlqReplayAnswer {
+  readonly replayed: number;
+  readonly failed: readonly { readonly dlq_id: number; readonly code: string; readonly message: string }[];
+  /** All failures; `failed` lists the first ones. */
+  readonly failed_total: number;
+}
+
+export interface OutboxStatsAnswer {
+  readonly depth: number;
+  readonly bytes: number;
+  readonly in_flight: number;
+  readonly oldest_age_s: number;
+  readonly added: number;
+  readonly sent: number;
+  readonly expired: number;
+  readonly overflowed: number;
+  readonly poisoned: number;
+  readonly retried: number;
+  readonly dlq: { readonly total: number; readonly by_reason: Readonly<Record<string, number>> };
+  readonly relay?: Readonly<Record<string, unknown>>;
+}
+
 export class ApiClient {
   constructor(
     readonly base: string,
@@ -71,6 +117,36 @@ export class ApiClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** GET /api/dlq: one page of dead letters (without their bytes). */
+  async dlqList(query: { reason?: string | undefined; after?: number; limit?: number }): Promise<DlqPage> {
+    const q = new URLSearchParams();
+    if (query.reason !== undefined) q.set("reason", query.reason);
+    if (query.after !== undefined) q.set("after", String(query.after));
+    if (query.limit !== undefined) q.set("limit", String(query.limit));
+    const text = q.toString();
+    return (await this.json("GET", `/api/dlq${text === "" ? "" : "?" + text}`)) as DlqPage;
+  }
+
+  /** GET /api/dlq/{id}: one dead letter with its envelope (or data_base64 when not JSON). */
+  async dlqShow(dlqId: number): Promise<DlqItem & { envelope?: unknown; data_base64?: string }> {
+    return (await this.json("GET", `/api/dlq/${dlqId}`)) as DlqItem & { envelope?: unknown; data_base64?: string };
+  }
+
+  /** POST /api/dlq/replay: replayed ones leave the DLQ; failed ones stay, with why. */
+  async dlqReplay(selection: DlqSelection): Promise<DlqReplayAnswer> {
+    return (await this.json("POST", "/api/dlq/replay", selection)) as DlqReplayAnswer;
+  }
+
+  /** POST /api/dlq/purge. */
+  async dlqPurge(selection: DlqSelection): Promise<{ purged: number }> {
+    return (await this.json("POST", "/api/dlq/purge", selection)) as { purged: number };
+  }
+
+  /** GET /api/outbox/stats. */
+  async outboxStats(): Promise<OutboxStatsAnswer> {
+    return (await this.json("GET", "/api/outbox/stats")) as OutboxStatsAnswer;
   }
 
   /**

@@ -28,6 +28,11 @@ const COMMANDS: readonly CommandSpec[] = [
   { path: ["events", "docs"], usage: "events docs [--root DIR] [--out DIR]", summary: "write the markdown event reference (docs/events/)", load: () => import("./events-docs.js") },
   { path: ["events", "publish"], usage: "events publish <event_name> --data JSON [--version N] [--priority 0-5] [--kind event|command|reply] [--api URL] [--token T] [--data-dir DIR]", summary: "publish an event through a running agent", load: () => import("./events-publish.js") },
   { path: ["events", "tail"], usage: "events tail [pattern] [--count N] [--api URL] [--token T] [--data-dir DIR]", summary: "print the running agent's events as NDJSON", load: () => import("./events-tail.js") },
+  { path: ["events", "dlq", "list"], usage: "events dlq list [--reason poison|expired|invalid|overflow] [--limit N] [--json] [--api URL] [--token T] [--data-dir DIR]", summary: "list the running agent's dead letters (table, or NDJSON with --json)", load: async () => ({ main: (await import("./events-dlq.js")).list }) },
+  { path: ["events", "dlq", "show"], usage: "events dlq show <dlq_id> [--api URL] [--token T] [--data-dir DIR]", summary: "print one dead letter with its envelope", load: async () => ({ main: (await import("./events-dlq.js")).show }) },
+  { path: ["events", "dlq", "replay"], usage: "events dlq replay (<dlq_id>... | --reason R | --all) [--api URL] [--token T] [--data-dir DIR]", summary: "put dead letters back through validation; exit 1 when any failed (they stay)", load: async () => ({ main: (await import("./events-dlq.js")).replay }) },
+  { path: ["events", "dlq", "purge"], usage: "events dlq purge (<dlq_id>... | --reason R | --all) [--api URL] [--token T] [--data-dir DIR]", summary: "delete dead letters", load: async () => ({ main: (await import("./events-dlq.js")).purge }) },
+  { path: ["outbox", "stats"], usage: "outbox stats [--watch [--count N]] [--interval-ms N] [--json] [--api URL] [--token T] [--data-dir DIR]", summary: "the running agent's outbox: depth, oldest age, rates; --watch shows a drain's progress", load: () => import("./outbox-stats.js") },
 ];
 
 function help(io: CliIo): void {
