@@ -21,6 +21,7 @@ import type { Component } from "../core/component.js";
 import { NodeState } from "../store/node-state.js";
 import type { RoleComponents } from "./role.js";
 import { Lifecycle } from "./lifecycle.js";
+import { StoreAndForward } from "./store-and-forward.js";
 import { resolveToken, type TokenSource } from "./token.js";
 
 export interface AgentDeps {
@@ -62,6 +63,7 @@ export class Agent {
     registerProcessMetrics(this.metrics, this.#startedAt);
 
     this.#state = new NodeState(config.data_dir, this.#clock);
+    const store = new StoreAndForward(config, { logger: componentLogger(this.#logger, "store"), clock: this.#clock, metrics: this.metrics });
     const busLogger = componentLogger(this.#logger, "bus");
     const catalog = deps.catalog ?? precompiledCatalog();
     const bus = new LocalBus({
@@ -78,6 +80,7 @@ export class Agent {
     });
     this.bus = bus;
 
+    const role = roleComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token, store });
     this.#api = new ApiServer({
       host: config.api.host,
       port: config.api.port,
@@ -91,9 +94,11 @@ export class Agent {
       tenant: config.tenant,
       clock: this.#clock,
       readiness: () => ({ ready: this.#ready, info: this.#info() }),
+      outbox: store.outbox,
+      catalog,
+      relayStatus: role.relayStatus,
     });
-    const links = roleComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token });
-    this.#components = [this.#state, bus, ...links, this.#api];
+    this.#components = [this.#state, store, bus, ...role.components, this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 

@@ -15,8 +15,11 @@ import { NatsdSupervisor } from "../natsd/supervisor.js";
 import { randomSecret, subnetUsers } from "../natsd/users.js";
 import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
+import { Uplink } from "../outbox/uplink.js";
+import { invalidToDlq } from "../outbox/invalid-to-dlq.js";
 import { LinkedBridge } from "./linked-bridge.js";
-import type { RoleDeps } from "./role.js";
+import type { RoleDeps, RoleParts } from "./role.js";
+import { hasRoot, RootLink, type RootRoute } from "./root-link.js";
 
 export type HubLinkDeps = RoleDeps;
 
@@ -25,8 +28,8 @@ function localHost(host: string): string {
   return ["0.0.0.0", "::", ""].includes(host) ? "127.0.0.1" : host;
 }
 
-export function hubComponents(deps: HubLinkDeps): Component[] {
-  const { config, bus, catalog, metrics, clock } = deps;
+export function hubComponents(deps: HubLinkDeps): RoleParts {
+  const { config, bus, catalog, metrics, clock, store } = deps;
   const hubId = config.node_id;
   const broker = new MqttBroker({
     host: config.mqtt.host,
@@ -50,6 +53,7 @@ export function hubComponents(deps: HubLinkDeps): Component[] {
 
   const routes = hubRoutes(hubId, []);
   const linkLogger = componentLogger(deps.logger, "link");
+  const onInvalid = invalidToDlq(store.dlq, linkLogger);
   const mqttLink = new LinkedBridge({
     name: "hub-link:mqtt",
     makeTransport: () => {
@@ -58,18 +62,34 @@ export function hubComponents(deps: HubLinkDeps): Component[] {
       return new MqttTransport({
         url: `mqtt://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${localHost(config.mqtt.host)}:${port}`,
         clientId: clientIdFor(hubId, "agent"),
-        catalog, logger: linkLogger, metrics,
+        catalog, logger: linkLogger, metrics, onInvalid,
       });
     },
-    bus, nodeId: hubId, routes, logger: linkLogger, metrics,
+    bus, nodeId: hubId, routes, logger: linkLogger, metrics, inbox: store.inbox,
   });
   const natsLink = new LinkedBridge({
     name: "hub-link:nats",
     makeTransport: () => {
       if (natsd.state?.type !== "up") return undefined; // no nats-server here: members use MQTT
-      return new NatsTransport({ servers: natsd.url, user: hubId, pass: hubPassword, name: `${hubId}-agent`, catalog, logger: linkLogger, metrics });
+      return new NatsTransport({ servers: natsd.url, user: hubId, pass: hubPassword, name: `${hubId}-agent`, catalog, logger: linkLogger, metrics, onInvalid });
     },
-    bus, nodeId: hubId, routes, logger: linkLogger, metrics,
+    bus, nodeId: hubId, routes, logger: linkLogger, metrics, inbox: store.inbox,
   });
-  return [broker, natsd, mqttLink, natsLink];
+
+  const rootLogger = componentLogger(deps.logger, "root");
+  const route = (): RootRoute | undefined => {
+    const login = { ...(config.root.user === null ? {} : { user: config.root.user }), ...(config.root.password === null ? {} : { pass: config.root.password }) };
+    // Through the leaf when this hub's nats-server is one; the server then holds the root login.
+    if (config.root.leaf_urls.length > 0 && natsd.state?.type === "up") return { servers: [natsd.url], user: hubId, pass: hubPassword, via: "leaf" };
+    if (config.root.urls.length > 0) return { servers: config.root.urls, ...login, via: "direct" };
+    if (config.root.leaf_urls.length > 0) rootLogger.error("root.leaf_urls is set but this hub's nats-server is not running, and there are no root.urls: the outbox keeps everything until a restart fixes it");
+    return undefined;
+  };
+  const rootLink = new RootLink({ config, route, bus, store, catalog, logger: rootLogger, metrics, clock });
+  const components: Component[] = [broker, natsd, mqttLink, natsLink];
+  if (hasRoot(config)) {
+    components.push(new Uplink({ bus, outbox: store.outbox, hubId, patterns: config.outbox.uplink, logger: rootLogger, metrics }));
+  }
+  components.push(rootLink);
+  return { components, relayStatus: () => rootLink.status() };
 }

@@ -4,7 +4,7 @@
  * connected within a deadline, then bridged to the bus. A factory that returns undefined means
  * "no such link here" (e.g. no nats-server on this hub) and the component stays idle.
  */
-import { Bridge } from "../bridge/bridge.js";
+import { Bridge, type BridgeOptions } from "../bridge/bridge.js";
 import type { BridgeRoutes } from "../bridge/routes.js";
 import type { Bus } from "../bus/bus.js";
 import type { Component } from "../core/component.js";
@@ -15,7 +15,7 @@ import type { Transport } from "../transport/transport.js";
 /** The hub's links go to its own brokers on loopback: anything slower than this is a fault. */
 export const LOCAL_CONNECT_TIMEOUT_MS = 10_000;
 
-export interface LinkedBridgeOptions {
+export interface LinkedBridgeOptions extends Pick<BridgeOptions, "send" | "inbox"> {
   readonly name: string;
   readonly makeTransport: () => Transport | undefined;
   readonly bus: Bus;
@@ -47,8 +47,7 @@ export class LinkedBridge implements Component {
     }
     this.#transport = transport;
     await transport.connect(AbortSignal.any([signal, AbortSignal.timeout(this.opts.connectTimeoutMs ?? LOCAL_CONNECT_TIMEOUT_MS)]));
-    const { bus, nodeId, routes, logger, metrics } = this.opts;
-    this.#bridge = new Bridge({ bus, transport, nodeId, routes, logger, metrics });
+    this.#bridge = new Bridge({ ...this.opts, transport });
     await this.#bridge.start();
   }
 

@@ -6,7 +6,6 @@
  */
 import { clientIdFor } from "../broker/policy.js";
 import { memberRoutes } from "../bridge/routes.js";
-import type { Component } from "../core/component.js";
 import { componentLogger, type Logger } from "../core/logger.js";
 import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
@@ -15,39 +14,61 @@ import { FailoverTransport } from "../link/failover-transport.js";
 import { parseHubUrls } from "../link/hub-urls.js";
 import { hubCandidates } from "../link/link.js";
 import { LinkEvents } from "../link/link-events.js";
+import { invalidToDlq } from "../outbox/invalid-to-dlq.js";
+import { Relay } from "../outbox/relay.js";
+import { TransportPublisher } from "../outbox/transport-publisher.js";
 import { MemberHubLink } from "./member-hub-link.js";
-import type { RoleDeps } from "./role.js";
+import type { RoleDeps, RoleParts } from "./role.js";
 
 export type MemberLinkDeps = RoleDeps;
 
 /** One transport for one hub URL, logged in as this member. */
 export function memberTransport(url: string, deps: MemberLinkDeps, logger: Logger): Transport {
   const { config, catalog, metrics } = deps;
+  const onInvalid = invalidToDlq(deps.store.dlq, logger);
   const password = config.hub.password ?? deps.token;
   const parsed = new URL(url);
   if (parsed.protocol === "nats:") {
-    return new NatsTransport({ servers: `nats://${parsed.host}`, user: config.node_id, pass: password, name: `${config.node_id}-agent`, catalog, logger, metrics });
+    return new NatsTransport({ servers: `nats://${parsed.host}`, user: config.node_id, pass: password, name: `${config.node_id}-agent`, catalog, logger, metrics, onInvalid });
   }
   return new MqttTransport({
     url: `mqtt://${encodeURIComponent(config.node_id)}:${encodeURIComponent(password)}@${parsed.host}`,
     clientId: clientIdFor(config.node_id, "agent"),
-    catalog, logger, metrics,
+    catalog, logger, metrics, onInvalid,
   });
 }
 
-export function memberComponents(deps: MemberLinkDeps): Component[] {
-  const { config, bus, metrics, clock } = deps;
+export function memberComponents(deps: MemberLinkDeps): RoleParts {
+  const { config, bus, metrics, clock, store } = deps;
   const logger = componentLogger(deps.logger, "link");
   if (config.hub.urls.length === 0) {
     logger.warn("no hub configured (hub.urls / --hub): this member runs alone");
-    return [];
+    return { components: [] };
   }
   const transport = new FailoverTransport({
     candidates: hubCandidates(parseHubUrls(config.hub.urls), (u) => memberTransport(u.url, deps, logger)),
     logger, metrics, clock,
   });
-  return [
-    new LinkEvents({ link: transport, bus, nodeId: config.node_id, logger }),
-    new MemberHubLink({ transport, bus, nodeId: config.node_id, routes: memberRoutes(config.node_id), logger, metrics }),
-  ];
+  // Outbound events go to the outbox first; the relay sends them over whichever link is up and
+  // deletes them once the hub's broker has them, so a member cut off from its hub loses nothing.
+  const relay = new Relay({
+    name: "hub",
+    outbox: store.outbox,
+    publisher: new TransportPublisher(transport),
+    batch: config.outbox.batch,
+    backoff: { baseMs: config.outbox.retry_base_ms, capMs: config.outbox.retry_cap_ms },
+    probeIntervalMs: config.outbox.probe_interval_ms,
+    clock,
+    logger,
+    metrics,
+  });
+  const link = new MemberHubLink({
+    transport, bus, nodeId: config.node_id, routes: memberRoutes(config.node_id), logger, metrics,
+    send: (subject, envelope) => store.outbox.enqueue(subject, envelope),
+    inbox: store.inbox,
+  });
+  return {
+    components: [new LinkEvents({ link: transport, bus, nodeId: config.node_id, logger }), link, relay],
+    relayStatus: () => ({ ...relay.status() }),
+  };
 }

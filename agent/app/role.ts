@@ -6,6 +6,7 @@ import type { Component } from "../core/component.js";
 import type { Logger } from "../core/logger.js";
 import type { MetricsRegistry } from "../core/metrics.js";
 import type { EventCatalog } from "../registry/catalog.js";
+import type { StoreAndForward } from "./store-and-forward.js";
 
 export interface RoleDeps {
   readonly config: Config;
@@ -16,6 +17,15 @@ export interface RoleDeps {
   readonly clock: Clock;
   /** The shared subnet token (API, and the members' first-setup login). */
   readonly token: string;
+  /** Outbox, dead-letter queue and inbox (<data_dir>/outbox.db). */
+  readonly store: StoreAndForward;
 }
 
-export type RoleComponents = (deps: RoleDeps) => Component[];
+export interface RoleParts {
+  /** In start order; they stop in reverse. */
+  readonly components: Component[];
+  /** The relay draining this node's outbox, for the API's outbox stats; absent when nothing is relayed. */
+  readonly relayStatus?: () => Record<string, unknown>;
+}
+
+export type RoleComponents = (deps: RoleDeps) => RoleParts;

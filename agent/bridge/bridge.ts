@@ -58,10 +58,20 @@ export class Bridge implements Component {
   }
 
   async start(): Promise<void> {
+    await this.startInbound();
+    this.startOutbound();
+  }
+
+  /** Take the bus's outbound envelopes from now on (with an outbox as `send`, before any link is up). */
+  startOutbound(): void {
+    this.#busSub ??= this.opts.bus.subscribe(">", (e) => this.#outbound(e));
+  }
+
+  /** Subscribe the inbound patterns on the transport; resolves once the broker has them. */
+  async startInbound(): Promise<void> {
     for (const pattern of this.opts.routes.inbound) {
       this.#wireSubs.push(await this.opts.transport.subscribe(pattern, (m) => this.#inbound(m.envelope)));
     }
-    this.#busSub = this.opts.bus.subscribe(">", (e) => this.#outbound(e));
   }
 
   async stop(): Promise<void> {

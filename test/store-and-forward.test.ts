@@ -1,0 +1,119 @@
+/**
+ * Store-and-forward with real processes: a 3-node root cluster (JetStream), a hub agent as its
+ * leafnode, a member agent on the hub. Offline sync (root away ≥ 30 s while 10,000 + 1,000 events
+ * are produced), kill -9 of the hub during the drain, and overflow into the dead-letter queue.
+ */
+import { strict as assert } from "node:assert";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import { waitFor, within } from "./helpers.js";
+import { startRootCluster } from "./root-cluster.js";
+import {
+  checkOrder, deadLetters, HUB_ID, makeHub, outboxStats, produce, readUplink, rootConnection, startMember, startRoot, stopRoot, uplinkCount,
+} from "./saf-harness.js";
+
+const HUB_EVENTS = 10_000;
+const MEMBER_EVENTS = 1_000;
+const TOTAL = HUB_EVENTS + MEMBER_EVENTS;
+const OFFLINE_MS = 30_000;
+
+test("offline sync: root away ≥ 30 s, 10,000 hub + 1,000 member events → exactly 11,000 at the root, in order per source", { timeout: 240_000 }, async (t) => {
+  const root = await startRootCluster(t);
+  const rootNc = await rootConnection(t, root);
+  const jsm = await rootNc.jetstreamManager();
+  await jsm.streams.add(root.stream as unknown as Parameters<typeof jsm.streams.add>[0]);
+  const hub = await makeHub(t, root, ["tv"]);
+  await hub.start();
+  const member = await startMember(t, hub, "tv");
+
+  await stopRoot(root);
+  const downAt = performance.now();
+  await produce(hub.url, HUB_EVENTS);
+  await produce(member.url, MEMBER_EVENTS);
+  await waitFor("the member's 1,000 relayed to the hub and all 11,000 in the hub's outbox", async () => {
+    const [m, h] = [await outboxStats(member.url), await outboxStats(hub.url)];
+    return m.depth === 0 && h.depth === TOTAL ? true : undefined;
+  }, 60_000, 200);
+  const wait = OFFLINE_MS - (performance.now() - downAt);
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+
+  await startRoot(root);
+  const backAt = performance.now();
+  let firstMs: number | undefined;
+  await waitFor("all 11,000 at the root", async () => {
+    const n = await uplinkCount(rootNc);
+    if (n !== undefined && n > 0 && firstMs === undefined) firstMs = performance.now() - backAt;
+    return n === TOTAL ? true : undefined;
+  }, 120_000, 20);
+  const lastMs = performance.now() - backAt;
+
+  const envelopes = await readUplink(rootNc, TOTAL);
+  assert.equal(new Set(envelopes.map((e) => e.id)).size, TOTAL, "distinct ids");
+  const counts = checkOrder(envelopes);
+  assert.deepEqual(Object.fromEntries(counts), { [`api@${HUB_ID}`]: HUB_EVENTS, "api@tv": MEMBER_EVENTS });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await uplinkCount(rootNc), TOTAL, "nothing more arrived");
+  assert.equal((await outboxStats(hub.url)).depth, 0);
+  assert.equal((await outboxStats(member.url)).depth, 0);
+  t.diagnostic(`root away ${Math.round((backAt - downAt) / 1000)} s; after its return: first event at the root in ${Math.round(firstMs ?? -1)} ms, all ${TOTAL} in ${Math.round(lastMs)} ms`);
+});
+
+test("kill -9 of the hub at 20 random moments of a drain: still exactly 11,000 at the root, the outbox file intact", { timeout: 300_000 }, async (t) => {
+  const root = await startRootCluster(t);
+  const rootNc = await rootConnection(t, root);
+  const jsm = await rootNc.jetstreamManager();
+  await jsm.streams.add(root.stream as unknown as Parameters<typeof jsm.streams.add>[0]);
+  // Small batches make the drain last long enough to be interrupted 20 times.
+  const hub = await makeHub(t, root, [], { ADAOS_EDGE_OUTBOX_BATCH: "4" });
+  await stopRoot(root);
+  await hub.start();
+  await produce(hub.url, TOTAL);
+  await waitFor("11,000 in the outbox", async () => ((await outboxStats(hub.url)).depth === TOTAL ? true : undefined), 30_000, 200);
+  await startRoot(root);
+
+  const kills: { afterMs: number; atRoot: number | undefined }[] = [];
+  for (let i = 0; i < 20; i++) {
+    if (i > 0) await hub.start();
+    const afterMs = Math.round(Math.random() * 400);
+    await new Promise((r) => setTimeout(r, afterMs));
+    hub.proc().child.kill("SIGKILL");
+    await within(5000, "the hub to die", hub.proc().exited);
+    kills.push({ afterMs, atRoot: await uplinkCount(rootNc) });
+  }
+  await hub.start();
+  await waitFor("all 11,000 at the root", async () => ((await uplinkCount(rootNc)) === TOTAL ? true : undefined), 120_000, 50);
+  await waitFor("the hub's outbox empty", async () => ((await outboxStats(hub.url)).depth === 0 ? true : undefined), 30_000, 100);
+  const envelopes = await readUplink(rootNc, TOTAL);
+  assert.equal(new Set(envelopes.map((e) => e.id)).size, TOTAL, "distinct ids");
+  hub.proc().child.kill("SIGTERM");
+  assert.equal(await within(10_000, "the hub to stop", hub.proc().exited), 0);
+  const db = new Database(join(hub.dataDir, "outbox.db"), { readonly: true });
+  try {
+    assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+  } finally {
+    db.close();
+  }
+  const during = kills.filter((k) => k.atRoot !== undefined && k.atRoot < TOTAL).length;
+  t.diagnostic(`20 kills (after ${kills.map((k) => k.afterMs).join(", ")} ms of uptime); ${during} landed before the drain was complete; at the root after each: ${kills.map((k) => k.atRoot ?? "?").join(", ")}`);
+});
+
+test("overflow with a small limit: the oldest of the lowest priority go to the DLQ with a reason, counted", { timeout: 60_000 }, async (t) => {
+  // A member whose hub is not there: everything it produces waits in its outbox.
+  const hub = await makeHub(t, undefined, []);
+  const member = await startMember(t, hub, "tv", { ADAOS_EDGE_OUTBOX_MAX_ROWS: "100" });
+  await produce(member.url, 150);
+  // Its boot event (priority 2) waits too: 151 entries, 100 kept, 51 readings (priority 3) overflow, oldest first.
+  await waitFor("100 kept, 51 overflowed", async () => {
+    const s = await outboxStats(member.url);
+    return s.depth === 100 && s.dlq.by_reason.overflow === 51 ? true : undefined;
+  }, 10_000, 100);
+  const dead = await deadLetters(member.url, "overflow");
+  assert.equal(dead.items.length, 51);
+  assert.ok(dead.items.every((d) => d.reason === "overflow" && (d.last_error ?? "").includes("full")), JSON.stringify(dead.items[0]));
+  const shown = (await (await fetch(`${member.url}/api/dlq/${(dead.items[0] as { dlq_id: number }).dlq_id}`, { headers: { "x-adaos-token": member.token } })).json()) as { envelope: { payload: { seq: number } } };
+  assert.equal(shown.envelope.payload.seq, 0, "the oldest went first");
+  const metrics = await (await fetch(`${member.url}/metrics`, { headers: { "x-adaos-token": member.token } })).text();
+  assert.match(metrics, /^adaos_dlq_entries\{reason="overflow"\} 51$/m);
+  assert.match(metrics, /^adaos_outbox_since_start\{what="overflowed"\} 51$/m);
+});
