@@ -23,6 +23,8 @@ test("offline sync: root away ≥ 30 s, 10,000 hub + 1,000 member events → exa
   const rootNc = await rootConnection(t, root);
   const jsm = await rootNc.jetstreamManager();
   await jsm.streams.add(root.stream as unknown as Parameters<typeof jsm.streams.add>[0]);
+  // The raw limit: when a plain client's JetStream publish to an R3 stream succeeds again.
+  await jsm.streams.add({ name: "PROBE", subjects: ["probe.>"], num_replicas: 3 });
   const hub = await makeHub(t, root, ["tv"]);
   await hub.start();
   const member = await startMember(t, hub, "tv");
@@ -40,14 +42,28 @@ test("offline sync: root away ≥ 30 s, 10,000 hub + 1,000 member events → exa
 
   await startRoot(root);
   const backAt = performance.now();
+  const raw = (async () => {
+    const js = rootNc.jetstream({ timeout: 250 });
+    for (let i = 0; ; i++) {
+      try {
+        await js.publish("probe.write", new Uint8Array(1), { msgID: `p${i}` });
+        return performance.now() - backAt;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  })();
   let firstMs: number | undefined;
+  let streamMs: number | undefined;
   await waitFor("all 11,000 at the root", async () => {
     const n = await uplinkCount(rootNc);
+    if (n !== undefined && streamMs === undefined) streamMs = performance.now() - backAt;
     if (n !== undefined && n > 0 && firstMs === undefined) firstMs = performance.now() - backAt;
     return n === TOTAL ? true : undefined;
   }, 120_000, 20);
   const lastMs = performance.now() - backAt;
 
+  if (process.env.SAF_DEBUG) for (const l of hub.proc().stdout().split("\n").filter((x) => /root|leaf|relay|send|drain|natsd/.test(x)).slice(-40)) t.diagnostic(l.slice(0, 400));
   const envelopes = await readUplink(rootNc, TOTAL);
   assert.equal(new Set(envelopes.map((e) => e.id)).size, TOTAL, "distinct ids");
   const counts = checkOrder(envelopes);
@@ -56,7 +72,8 @@ test("offline sync: root away ≥ 30 s, 10,000 hub + 1,000 member events → exa
   assert.equal(await uplinkCount(rootNc), TOTAL, "nothing more arrived");
   assert.equal((await outboxStats(hub.url)).depth, 0);
   assert.equal((await outboxStats(member.url)).depth, 0);
-  t.diagnostic(`root away ${Math.round((backAt - downAt) / 1000)} s; after its return: first event at the root in ${Math.round(firstMs ?? -1)} ms, all ${TOTAL} in ${Math.round(lastMs)} ms`);
+  const rawMs = await within(30_000, "a raw publish to succeed", raw);
+  t.diagnostic(`root away ${Math.round((backAt - downAt) / 1000)} s; after its servers were back: stream info answered in ${Math.round(streamMs ?? -1)} ms, a raw client's first publish succeeded in ${Math.round(rawMs)} ms, our first event was there in ${Math.round(firstMs ?? -1)} ms (${Math.round((firstMs ?? 0) - rawMs)} ms after raw), all ${TOTAL} in ${Math.round(lastMs)} ms`);
 });
 
 test("kill -9 of the hub at 20 random moments of a drain: still exactly 11,000 at the root, the outbox file intact", { timeout: 300_000 }, async (t) => {

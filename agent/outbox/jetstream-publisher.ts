@@ -16,7 +16,9 @@
  * server maps `$JS.<its domain>.API.>` to its own JetStream and the hub forwards `$JS.root.API.>`
  * over the leaf. While the root is away the hub answers 503 (no responders) at once. A reply that
  * carries a JetStream error (stream not found, JetStream unavailable) is "not reachable" too: the
- * route is there but a send could not succeed, and the reason is logged once.
+ * route is there but a send could not succeed, and the reason is logged once. So is a replicated
+ * stream without a leader (the first seconds after the whole root restarted): a publish would only
+ * wait out its ack timeout.
  *
  * The first connection is dialled here, not by nats.js `waitOnFirstConnect`: that loop cannot be
  * cancelled (a hub stopped while its root is away would keep dialling forever), so connect() dials
@@ -155,7 +157,10 @@ export class JetStreamPublisher implements Publisher {
     if (!this.#connected || this.nc.isClosed() || signal.aborted) return false;
     try {
       const reply = await this.nc.request(this.#probeSubject, new Uint8Array(0), { timeout: PROBE_TIMEOUT_MS });
-      const body = reply.json<{ error?: { code?: number; err_code?: number; description?: string } }>();
+      const body = reply.json<{ error?: { code?: number; err_code?: number; description?: string }; cluster?: { leader?: string } }>();
+      // A replicated stream answers INFO from its last known config before it has elected a leader
+      // (after the whole root restarted): a publish then waits out its ack timeout. Not yet.
+      if (body.error === undefined && body.cluster !== undefined && (body.cluster.leader ?? "") === "") return false;
       if (body.error === undefined) {
         this.#lastComplaint = undefined;
         return true;
