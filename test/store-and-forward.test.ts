@@ -6,11 +6,13 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import Database from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { waitFor, within } from "./helpers.js";
+import { freePort, GiveUp, runCli, tempDir, waitFor, within, type Proc } from "./helpers.js";
 import { startRootCluster } from "./root-cluster.js";
 import {
-  checkOrder, deadLetters, HUB_ID, makeHub, outboxStats, produce, readUplink, rootConnection, startMember, startRoot, stopRoot, uplinkCount,
+  checkOrder, deadLetters, HUB_ID, makeHub, outboxStats, produce, readUplink, rootConnection, startMember, startRoot, stopRoot, TOKEN, uplinkCount,
 } from "./saf-harness.js";
 
 const HUB_EVENTS = 10_000;
@@ -133,4 +135,49 @@ test("overflow with a small limit: the oldest of the lowest priority go to the D
   const metrics = await (await fetch(`${member.url}/metrics`, { headers: { "x-adaos-token": member.token } })).text();
   assert.match(metrics, /^adaos_dlq_entries\{reason="overflow"\} 51$/m);
   assert.match(metrics, /^adaos_outbox_since_start\{what="overflowed"\} 51$/m);
+});
+
+test("a corrupt outbox file: the agent starts, the file is quarantined, the readable entries salvaged and sent later", { timeout: 60_000 }, async (t) => {
+  const hub = await makeHub(t, undefined, []); // never started: the member keeps everything
+  const dataDir = tempDir(t, "adaos-saf-member-");
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const run = async (): Promise<Proc> => {
+    const p = runCli(t, ["run", "--role", "member", "--node-id", "tv", "--data-dir", dataDir, "--api-port", String(port), "--hub", `mqtt://127.0.0.1:${hub.mqttPort}`], {
+      env: { ADAOS_EDGE_TOKEN: TOKEN, ADAOS_EDGE_LOG_LEVEL: "info" },
+    });
+    await waitFor(`the member ready (${p.stderr()})`, async () => {
+      if (p.child.exitCode !== null) throw new GiveUp(`member exited ${p.child.exitCode}: ${p.stderr()}`);
+      return (await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)) || undefined;
+    }, 20_000);
+    return p;
+  };
+  const first = await run();
+  await produce(url, 2000);
+  await waitFor("2,000 readings (and the boot event) kept", async () => ((await outboxStats(url)).depth === 2001 ? true : undefined), 10_000, 100);
+  first.child.kill("SIGTERM");
+  assert.equal(await within(10_000, "the member to stop", first.exited), 0);
+
+  // Three pages of garbage in the middle of the file (its WAL was checkpointed at close).
+  const file = join(dataDir, "outbox.db");
+  const size = statSync(file).size;
+  const fd = openSync(file, "r+");
+  try {
+    writeSync(fd, randomBytes(3 * 4096), 0, 3 * 4096, Math.floor(size / 2 / 4096) * 4096);
+  } finally {
+    closeSync(fd);
+  }
+  const before = readFileSync(file);
+
+  const second = await run();
+  const stats = await outboxStats(url);
+  assert.ok(stats.depth > 1500 && stats.depth < 2001, `salvaged ${stats.depth} of 2001`);
+  const moved = readdirSync(dataDir).filter((f) => f.startsWith("outbox.db.corrupt-") && !f.endsWith("-wal") && !f.endsWith("-shm"));
+  assert.equal(moved.length, 1, readdirSync(dataDir).join(" "));
+  assert.ok(readFileSync(join(dataDir, moved[0] as string)).equals(before), "the corrupt file is kept byte for byte");
+  const line = second.stdout().split("\n").find((l) => l.includes("was corrupt"));
+  assert.ok(line !== undefined, "the agent says what happened");
+  t.diagnostic(`salvaged ${stats.depth} of 2001 entries; ${(JSON.parse(line) as { msg: string }).msg}`);
+  second.child.kill("SIGTERM");
+  assert.equal(await within(10_000, "the member to stop", second.exited), 0);
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { UsageError } from "../core/errors.js";
 import type { CliIo } from "./command.js";
-import { main, MANIFEST_FILE, STREAM_FILE } from "./root-config.js";
+import { DOWNLINK_STREAM_FILE, main, MANIFEST_FILE, STREAM_FILE } from "./root-config.js";
 
 function run(t: { after: (fn: () => void) => void }, args: string[]) {
   const cwd = mkdtempSync(join(tmpdir(), "adaos-rootcli-"));
@@ -20,7 +20,7 @@ test("writes N configs, the stream config and a manifest; prints how to start th
   const r = run(t, ["--out", "root", "--hub-password", "hp"]);
   assert.equal(await r.status, 0);
   const dir = join(r.cwd, "root");
-  for (const f of ["root-1.conf", "root-2.conf", "root-3.conf", STREAM_FILE, MANIFEST_FILE]) assert.ok(existsSync(join(dir, f)), f);
+  for (const f of ["root-1.conf", "root-2.conf", "root-3.conf", STREAM_FILE, DOWNLINK_STREAM_FILE, MANIFEST_FILE]) assert.ok(existsSync(join(dir, f)), f);
   assert.equal(existsSync(join(dir, "root-4.conf")), false);
   assert.equal(statSync(join(dir, "root-1.conf")).mode & 0o777, 0o600);
   const stream = JSON.parse(readFileSync(join(dir, STREAM_FILE), "utf8")) as { name: string; duplicate_window: number; num_replicas: number };
@@ -29,6 +29,7 @@ test("writes N configs, the stream config and a manifest; prints how to start th
   assert.match(text, new RegExp(`nats-server -c ${join(dir, "root-3.conf")}`));
   assert.match(text, /--root nats:\/\/127\.0\.0\.1:4222,nats:\/\/127\.0\.0\.1:4223,nats:\/\/127\.0\.0\.1:4224 --root-leaf nats-leaf:\/\/127\.0\.0\.1:7422,/);
   assert.match(text, /stream add --config .*root-stream-uplink\.json/);
+  assert.match(text, /stream add --config .*root-stream-downlink\.json/);
   assert.match(text, /ADAOS_EDGE_ROOT_USER=hub ADAOS_EDGE_ROOT_PASSWORD=<hub password>/, "a given password is not echoed");
   assert.deepEqual(r.err, []);
 });
@@ -48,4 +49,22 @@ test("usage errors name the problem", async (t) => {
   await assert.rejects(async () => run(t, ["--out", "o", "--cluster-port-base", "4223"]).status, /collides/);
   await assert.rejects(async () => run(t, ["--out", "o", "--nodes", "0"]).status, /--nodes must be an integer between 1 and 99/);
   await assert.rejects(async () => run(t, ["--out", "o", "--host", "a,b"]).status, /one host, or one per node/);
+});
+
+test("the downlink stream: commands to every hub, file storage, R3, limits, a week, the same duplicate window", async (t) => {
+  const r = run(t, ["--out", "root", "--hub-password", "hp"]);
+  assert.equal(await r.status, 0);
+  const dir = join(r.cwd, "root");
+  const dl = JSON.parse(readFileSync(join(dir, DOWNLINK_STREAM_FILE), "utf8")) as Record<string, unknown>;
+  assert.deepEqual(
+    [dl.name, dl.subjects, dl.storage, dl.retention, dl.num_replicas, dl.duplicate_window, dl.max_age],
+    ["ADAOS_DOWNLINK", ["ada.hub.*.cmd.>"], "file", "limits", 3, 7_200 * 1e9, 7 * 86_400 * 1e9],
+  );
+  const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as { stream: string; downlink_stream: string };
+  assert.deepEqual([manifest.stream, manifest.downlink_stream], ["ADAOS_UPLINK", "ADAOS_DOWNLINK"]);
+
+  const two = run(t, ["--out", "o", "--nodes", "2", "--duplicate-window", "1h"]);
+  assert.equal(await two.status, 0);
+  const dl2 = JSON.parse(readFileSync(join(two.cwd, "o", DOWNLINK_STREAM_FILE), "utf8")) as { num_replicas: number; duplicate_window: number };
+  assert.deepEqual([dl2.num_replicas, dl2.duplicate_window], [2, 3_600 * 1e9]);
 });

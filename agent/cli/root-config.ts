@@ -1,14 +1,14 @@
 /**
  * `adaos-edge root config --out DIR`: configs for a root cluster of N nats-servers (JetStream,
- * routes, a leafnode listener and an account for hubs), the uplink stream's config with a duplicate
- * window that covers the outbox TTL, a manifest, and how to start it all.
+ * routes, a leafnode listener and an account for hubs), the uplink and downlink streams' configs
+ * with a duplicate window that covers the outbox TTL, a manifest, and how to start it all.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { formatDuration, parseDuration } from "../natsd/duration.js";
 import { planRoot, renderRootNode, ROOT_ACCOUNT, type RootSpec } from "../natsd/root-conf.js";
-import { OUTBOX_TTL_MS, UPLINK_STREAM, uplinkStreamConfig } from "../natsd/root-stream.js";
+import { DOWNLINK_STREAM, downlinkStreamConfig, OUTBOX_TTL_MS, UPLINK_STREAM, uplinkStreamConfig } from "../natsd/root-stream.js";
 import { randomSecret } from "../natsd/users.js";
 import { intFlag, parse } from "./args.js";
 import { EXIT, type CommandMain } from "./command.js";
@@ -31,6 +31,7 @@ const OPTIONS = {
 } as const;
 
 export const STREAM_FILE = "root-stream-uplink.json";
+export const DOWNLINK_STREAM_FILE = "root-stream-downlink.json";
 export const MANIFEST_FILE = "root-cluster.json";
 
 export const main: CommandMain = (args, io) => {
@@ -61,9 +62,11 @@ export const main: CommandMain = (args, io) => {
   };
   let nodes;
   let stream;
+  let downlink;
   try {
     nodes = planRoot(spec);
     stream = uplinkStreamConfig({ duplicateWindowMs: windowMs, replicas: spec.nodes });
+    downlink = downlinkStreamConfig({ duplicateWindowMs: windowMs, replicas: spec.nodes });
   } catch (err) {
     throw new UsageError((err as Error).message, { cause: err });
   }
@@ -76,10 +79,19 @@ export const main: CommandMain = (args, io) => {
   });
   const streamFile = join(dir, STREAM_FILE);
   writeFileSync(streamFile, JSON.stringify(stream, null, 2) + "\n");
-  const manifest = { domain: spec.domain, account: ROOT_ACCOUNT, hub_user: spec.hubUser, stream: UPLINK_STREAM, nodes: nodes.map((n, i) => ({ ...n, conf: confs[i] })) };
+  const downlinkFile = join(dir, DOWNLINK_STREAM_FILE);
+  writeFileSync(downlinkFile, JSON.stringify(downlink, null, 2) + "\n");
+  const manifest = {
+    domain: spec.domain,
+    account: ROOT_ACCOUNT,
+    hub_user: spec.hubUser,
+    stream: UPLINK_STREAM,
+    downlink_stream: DOWNLINK_STREAM,
+    nodes: nodes.map((n, i) => ({ ...n, conf: confs[i] })),
+  };
   writeFileSync(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
 
-  io.out(`wrote ${nodes.length} nats-server configs, ${STREAM_FILE} and ${MANIFEST_FILE} to ${dir}`);
+  io.out(`wrote ${nodes.length} nats-server configs, ${STREAM_FILE}, ${DOWNLINK_STREAM_FILE} and ${MANIFEST_FILE} to ${dir}`);
   if (windowMs < OUTBOX_TTL_MS) {
     io.err(`warning: duplicate window ${formatDuration(windowMs)} is shorter than the outbox TTL (${formatDuration(OUTBOX_TTL_MS)}): a replay after a longer outage can be stored twice`);
   }
@@ -87,8 +99,10 @@ export const main: CommandMain = (args, io) => {
   io.out("start each node (on its host):");
   for (const f of confs) io.out(`  nats-server -c ${f}`);
   io.out("");
-  io.out(`create the uplink stream once the cluster is up (duplicate window ${formatDuration(windowMs)}):`);
-  io.out(`  nats --server ${nodes[0]?.clientUrl ?? ""} --user ${spec.hubUser} --password '<hub password>' stream add --config ${streamFile}`);
+  io.out(`create the uplink and downlink streams once the cluster is up (duplicate window ${formatDuration(windowMs)}):`);
+  for (const file of [streamFile, downlinkFile]) {
+    io.out(`  nats --server ${nodes[0]?.clientUrl ?? ""} --user ${spec.hubUser} --password '<hub password>' stream add --config ${file}`);
+  }
   io.out("");
   io.out("run each hub with:");
   io.out(`  --root ${nodes.map((n) => n.clientUrl).join(",")} --root-leaf ${nodes.map((n) => n.leafUrl).join(",")}`);

@@ -13,13 +13,18 @@
  * the redelivery runs the handler again; handlers whose effect must not repeat key on
  * headers.idempotency_key (and a repeat older than the inbox window is not recognised either).
  *
- * Failures. A failing handler is nak'ed with a full-jitter delay; the server counts deliveries, and
- * the failure of delivery `maxAttempts` moves the command to the dead-letter queue as `poison`
- * (with the last error) and terms it. The consumer's max_deliver is maxAttempts + 1, not
- * unlimited: the server stops by itself even if no outcome ever reaches it, and the one extra
- * delivery exists only when attempt maxAttempts had no outcome (the handler outlived ack_wait, the
- * node stopped): it goes to the DLQ without running the handler again. Bytes that are not a valid
- * envelope go to the DLQ as `invalid`, a command past its ttl_ms as `expired`; both are termed.
+ * Failures. A failing handler is nak'ed with a full-jitter delay; its `maxAttempts`-th failure
+ * moves the command to the dead-letter queue as `poison` (with the last error) and terms it. The
+ * failures are counted here, per inbox key, not taken from the server's delivery count: nats-server
+ * 2.9 also counts deliveries into a pull request whose client is gone (a stopped hub, a dropped
+ * link) — it redelivers at once into it until that request's batch is used up (measured: one
+ * command delivered 9 times in 0.5 s). So the consumer's max_deliver is unlimited (a finite one
+ * dropped such a command without anyone seeing it), and the server's count is only a backstop
+ * against a command that kills the process every time: past DELIVERY_LIMIT_PER_ATTEMPT ×
+ * maxAttempts deliveries it goes to the DLQ without running. Failure counts live in memory, so a
+ * restart gives a failing command up to maxAttempts more runs.
+ * Bytes that are not a valid envelope go to the DLQ as `invalid`, a command past its ttl_ms as
+ * `expired`; both are termed.
  * If the DLQ cannot take an entry, the command is nak'ed instead: it stays at the root.
  *
  * The link: its own nats connection (reconnecting forever), either to the hub's nats-server, whose
@@ -29,7 +34,9 @@
  * or updates the consumer (an upsert), and consumes. nats.js re-pulls by itself after a client
  * reconnect and after two missed idle heartbeats (the root gone behind a leaf, where the client's
  * own link stays up); when the consumer or the stream is gone the consumption ends and the loop
- * creates it again, with full-jitter backoff while the root is unreachable.
+ * creates it again, with full-jitter backoff while the root is unreachable. A pull request cannot be
+ * withdrawn: after stop() the root keeps it up to PULL_EXPIRES_MS, and commands sent meanwhile go
+ * into it and come back only after ack_wait (late, never lost).
  */
 import { AckPolicy, connect, DeliverPolicy, nanos, NatsError, type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JsMsg, type NatsConnection } from "nats";
 import type { Envelope } from "../../abi/envelope.js";
@@ -70,6 +77,13 @@ const CONNECT_TIMEOUT_MS = 2_000;
 const RECONNECT_WAIT_MS = 1_000;
 /** stop() lets the running handler finish (and its ack go out) this long; later it is redelivered. */
 const STOP_WAIT_MS = 2_000;
+/**
+ * Server-side deliveries allowed per attempt before a command counts as poison without running:
+ * one real delivery plus at most a stale pull request's whole batch (see the header).
+ */
+export const DELIVERY_LIMIT_PER_ATTEMPT = PULL_BATCH + 1;
+/** Failing commands whose failures are remembered; beyond it the oldest count is forgotten. */
+const MAX_TRACKED_FAILURES = 10_000;
 /** JetStream API error codes (nats-server errors.json). */
 const JS_STREAM_NOT_FOUND = 10059;
 
@@ -104,7 +118,9 @@ export interface DownlinkOptions {
   readonly clock?: Clock;
 }
 
-type Decoded = { readonly envelope: Envelope } | { readonly error: string; readonly partial: Partial<Record<"id" | "event_name" | "source", string>> };
+/** What could be read of a command, for the DLQ and the log. */
+type About = Partial<Record<"id" | "event_name" | "source", string>>;
+type Decoded = { readonly envelope: Envelope } | { readonly error: string; readonly partial: About };
 
 export class Downlink implements Component {
   readonly name = "downlink";
@@ -121,6 +137,8 @@ export class Downlink implements Component {
   #run: Promise<void> | undefined;
   #nc: NatsConnection | undefined;
   #messages: ConsumerMessages | undefined;
+  /** Handler failures per inbox key, until the command succeeds or dies. */
+  readonly #failures = new Map<string, number>();
   /** Whether the last consumer setup worked: problems are logged once per outage, not per retry. */
   #healthy = true;
 
@@ -145,7 +163,7 @@ export class Downlink implements Component {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(this.opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
-      max_deliver: this.#maxAttempts + 1,
+      max_deliver: -1, // failures are counted by #handle (see the header)
     };
   }
 
@@ -243,21 +261,27 @@ export class Downlink implements Component {
       m.ack();
       return;
     }
-    const attempt = m.info.deliveryCount;
-    if (attempt > this.#maxAttempts) {
-      return this.#deadLetter(m, "poison", `delivered ${attempt} times; attempt ${this.#maxAttempts} ended without an outcome (handler slower than ack_wait, or the node stopped)`, about);
+    const deliveries = m.info.deliveryCount;
+    if (deliveries > DELIVERY_LIMIT_PER_ATTEMPT * this.#maxAttempts) {
+      const error = `delivered ${deliveries} times without an outcome (the handler outlived ack_wait, or the node stopped or crashed each time)`;
+      return this.#deadLetter(m, "poison", error, about, deliveries);
     }
     try {
       await this.opts.handler(env);
     } catch (err) {
       this.#failed.inc();
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.delete(key);
       const error = err instanceof Error ? err.message : String(err);
-      if (attempt >= this.#maxAttempts) return this.#deadLetter(m, "poison", error, about);
-      const delayMs = fullJitter(attempt - 1, this.#retry);
-      this.opts.logger.warn({ ...about, attempt, delayMs, err }, "downlink command failed; the root sends it again");
+      if (failures >= this.#maxAttempts) return this.#deadLetter(m, "poison", error, about, failures);
+      this.#failures.set(key, failures);
+      if (this.#failures.size > MAX_TRACKED_FAILURES) this.#failures.delete(this.#failures.keys().next().value ?? key);
+      const delayMs = fullJitter(failures - 1, this.#retry);
+      this.opts.logger.warn({ ...about, failures, delayMs, err }, "downlink command failed; the root sends it again");
       m.nak(delayMs);
       return;
     }
+    this.#failures.delete(key);
     try {
       await this.opts.inbox.record(key);
     } catch (err) {
@@ -278,14 +302,14 @@ export class Downlink implements Component {
       return { envelope: Object.freeze(checkEnvelope(this.opts.catalog, json).envelope) };
     } catch (err) {
       const fields = typeof json === "object" && json !== null ? (json as Record<string, unknown>) : {};
-      const partial: Partial<Record<"id" | "event_name" | "source", string>> = {};
+      const partial: About = {};
       for (const k of ["id", "event_name", "source"] as const) if (typeof fields[k] === "string") partial[k] = fields[k];
       return { error: (err as Error).message, partial };
     }
   }
 
   /** Into the DLQ and termed; if the DLQ refuses, nak'ed instead (the command stays at the root). */
-  #deadLetter(m: JsMsg, reason: DeadReason, error: string, about: Partial<Record<"id" | "event_name" | "source", string>>): void {
+  #deadLetter(m: JsMsg, reason: DeadReason, error: string, about: About, attempts = m.info.deliveryCount): void {
     const entry: DeadLetterInput = {
       reason,
       origin: "inbound",
@@ -294,7 +318,7 @@ export class Downlink implements Component {
       eventName: about.event_name,
       source: about.source,
       subject: m.subject,
-      attempts: m.info.deliveryCount,
+      attempts,
       lastError: error,
     };
     try {
