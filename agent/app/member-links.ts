@@ -19,6 +19,7 @@ import { Relay } from "../outbox/relay.js";
 import { TransportPublisher } from "../outbox/transport-publisher.js";
 import { MemberHubLink } from "./member-hub-link.js";
 import type { RoleDeps, RoleParts } from "./role.js";
+import { relayTuning } from "./store-and-forward.js";
 
 export type MemberLinkDeps = RoleDeps;
 
@@ -55,9 +56,7 @@ export function memberComponents(deps: MemberLinkDeps): RoleParts {
     name: "hub",
     outbox: store.outbox,
     publisher: new TransportPublisher(transport),
-    batch: config.outbox.batch,
-    backoff: { baseMs: config.outbox.retry_base_ms, capMs: config.outbox.retry_cap_ms },
-    probeIntervalMs: config.outbox.probe_interval_ms,
+    ...relayTuning(config),
     clock,
     logger,
     metrics,

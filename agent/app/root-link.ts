@@ -18,7 +18,7 @@ import type { EventCatalog } from "../registry/catalog.js";
 import { Downlink } from "../outbox/downlink.js";
 import { JetStreamPublisher } from "../outbox/jetstream-publisher.js";
 import { Relay } from "../outbox/relay.js";
-import type { StoreAndForward } from "./store-and-forward.js";
+import { relayTuning, type StoreAndForward } from "./store-and-forward.js";
 
 /** How the hub reaches the root's JetStream: servers and login. */
 export interface RootRoute {
@@ -110,9 +110,7 @@ export class RootLink implements Component {
         name: "root",
         outbox: store.outbox,
         publisher: this.#publisher,
-        batch: config.outbox.batch,
-        backoff: { baseMs: config.outbox.retry_base_ms, capMs: config.outbox.retry_cap_ms },
-        probeIntervalMs: config.outbox.probe_interval_ms,
+        ...relayTuning(config),
         clock,
         logger,
         metrics,

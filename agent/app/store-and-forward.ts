@@ -13,6 +13,7 @@ import type { DeadLetters } from "../outbox/dead-letters.js";
 import type { Inbox } from "../outbox/inbox.js";
 import { openStore } from "../outbox/open-store.js";
 import type { Outbox } from "../outbox/outbox.js";
+import type { RelayOptions } from "../outbox/relay.js";
 import { SqliteInbox } from "../outbox/sqlite-inbox.js";
 import { SqliteOutbox } from "../outbox/sqlite-outbox.js";
 import type { Db } from "../store/sqlite.js";
@@ -57,4 +58,13 @@ export class StoreAndForward implements Component {
     await this.inbox.close();
     this.#db.close();
   }
+}
+
+/** The relay's batch and retry settings from config (the same for a hub's root relay and a member's hub relay). */
+export function relayTuning(config: Config): Pick<RelayOptions, "batch" | "backoff" | "probeIntervalMs"> {
+  return {
+    batch: config.outbox.batch,
+    backoff: { baseMs: config.outbox.retry_base_ms, capMs: config.outbox.retry_cap_ms },
+    probeIntervalMs: config.outbox.probe_interval_ms,
+  };
 }

@@ -63,3 +63,18 @@ export interface DeadLetters {
   purge(filter?: { readonly reason?: DeadReason }): number;
   count(): { readonly total: number; readonly byReason: Readonly<Record<DeadReason, number>> };
 }
+
+/** A new dead letter's fields as every implementation stores them (absent ones null or 0). */
+export function deadLetterFields(e: DeadLetterInput, deadAt: number): Omit<DeadLetter, "dlqId" | "data"> {
+  return {
+    reason: e.reason,
+    origin: e.origin,
+    id: e.id ?? null,
+    eventName: e.eventName ?? null,
+    subject: e.subject ?? null,
+    source: e.source ?? null,
+    attempts: e.attempts ?? 0,
+    lastError: e.lastError ?? null,
+    deadAt,
+  };
+}

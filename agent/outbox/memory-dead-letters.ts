@@ -6,7 +6,7 @@
 import type { Clock } from "../core/clock.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import type { DeadLetter, DeadLetterFilter, DeadLetterInput, DeadLetters, DeadReason } from "./dead-letters.js";
-import { DEAD_REASONS } from "./dead-letters.js";
+import { DEAD_REASONS, deadLetterFields } from "./dead-letters.js";
 
 export interface MemoryDeadLettersOptions {
   /** Most entries kept; the oldest beyond it are deleted. */
@@ -42,15 +42,7 @@ export class MemoryDeadLetters implements DeadLetters {
       const dlqId = ++this.#lastId;
       this.#entries.set(dlqId, {
         dlqId,
-        reason: e.reason,
-        origin: e.origin,
-        id: e.id ?? null,
-        eventName: e.eventName ?? null,
-        subject: e.subject ?? null,
-        source: e.source ?? null,
-        attempts: e.attempts ?? 0,
-        lastError: e.lastError ?? null,
-        deadAt,
+        ...deadLetterFields(e, deadAt),
         data: Buffer.from(e.data), // a copy, as a database would keep
       });
     }

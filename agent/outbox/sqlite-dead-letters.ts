@@ -9,7 +9,7 @@ import type { Clock } from "../core/clock.js";
 import { StorageError } from "../core/errors.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import type { Db } from "../store/sqlite.js";
-import { DEAD_REASONS, type DeadLetter, type DeadLetterFilter, type DeadLetterInput, type DeadLetters, type DeadReason } from "./dead-letters.js";
+import { DEAD_REASONS, deadLetterFields, type DeadLetter, type DeadLetterFilter, type DeadLetterInput, type DeadLetters, type DeadReason } from "./dead-letters.js";
 import { LAST_ERROR_JOIN } from "./outbox-rules.js";
 
 export interface SqliteDeadLettersOptions {
@@ -88,7 +88,7 @@ export class SqliteDeadLetters implements DeadLetters {
     try {
       this.#insert = db.prepare(
         "INSERT INTO dlq (reason, origin, id, event_name, subject, source, attempts, last_error, dead_at, data) " +
-          "VALUES (@reason, @origin, @id, @eventName, @subject, @source, @attempts, @lastError, @now, @data)",
+          "VALUES (@reason, @origin, @id, @eventName, @subject, @source, @attempts, @lastError, @deadAt, @data)",
       );
       // The event name is read from the stored envelope: the outbox table does not keep it apart.
       this.#moveIn = db.prepare(
@@ -205,15 +205,7 @@ export class SqliteDeadLetters implements DeadLetters {
 
 function insertParams(e: DeadLetterInput, now: number): Params {
   return {
-    reason: e.reason,
-    origin: e.origin,
-    id: e.id ?? null,
-    eventName: e.eventName ?? null,
-    subject: e.subject ?? null,
-    source: e.source ?? null,
-    attempts: e.attempts ?? 0,
-    lastError: e.lastError ?? null,
-    now,
+    ...deadLetterFields(e, now),
     // better-sqlite3 binds Buffers, not plain Uint8Arrays: wrap without copying.
     data: Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength),
   };
