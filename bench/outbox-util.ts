@@ -31,27 +31,43 @@ export function readings(n: number): Envelope[] {
 /** Cleanups run in reverse order, once: at the end, on an error, and on SIGINT/SIGTERM. */
 export class Cleanups {
   #fns: (() => void | Promise<void>)[] = [];
+  #running: Promise<void> | undefined;
+  #interrupted = false;
 
   after(fn: () => void | Promise<void>): void {
     this.#fns.push(fn);
   }
 
-  async run(): Promise<void> {
-    const fns = this.#fns.reverse();
-    this.#fns = [];
-    for (const fn of fns) {
+  /** A signal started the cleanup: what fails after it (closed connections) is its echo, not news. */
+  get interrupted(): boolean {
+    return this.#interrupted;
+  }
+
+  /** Every caller waits for the one cleanup, so an error path cannot exit while it is half done. */
+  run(): Promise<void> {
+    this.#running ??= this.#runAll();
+    return this.#running;
+  }
+
+  async #runAll(): Promise<void> {
+    for (const fn of this.#fns.reverse()) {
       try {
         await fn();
       } catch (err) {
         console.error("cleanup failed:", err);
       }
     }
+    this.#fns = [];
   }
 
-  /** Ctrl-C must not leave a nats-server behind. */
+  /** Ctrl-C must not leave a nats-server or the scratch directory behind. */
   onSignals(): void {
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
-      process.once(sig, () => void this.run().finally(() => process.exit(130)));
+      process.once(sig, () => {
+        this.#interrupted = true;
+        console.error(`\n${sig}: stopping nats-server and removing the scratch directory`);
+        void this.run().finally(() => process.exit(130));
+      });
     }
   }
 }

@@ -45,6 +45,7 @@ export class SubjectInvalidError extends AdaosError { readonly code = "E_SUBJECT
 export class TimeoutError extends AdaosError { readonly code = "E_TIMEOUT"; }
 export class NoRespondersError extends AdaosError { readonly code = "E_NO_RESPONDERS"; }
 export class BusClosedError extends AdaosError { readonly code = "E_BUS_CLOSED"; }
+export class TransportClosedError extends AdaosError { readonly code = "E_TRANSPORT_CLOSED"; }
 export class PortInUseError extends AdaosError { readonly code = "E_PORT_IN_USE"; }
 export class UnauthorizedError extends AdaosError { readonly code = "E_UNAUTHORIZED"; }
 export class BadRequestError extends AdaosError { readonly code = "E_BAD_REQUEST"; }
@@ -61,7 +62,7 @@ type ErrorClass = new (message: string, options?: { cause?: unknown; issues?: re
 export const ERROR_CLASSES: readonly ErrorClass[] = [
   InternalError, UsageError, ConfigReadError, ConfigInvalidError, EnvelopeInvalidError,
   UnknownEventError, PayloadInvalidError, EnvelopeExpiredError, SubjectInvalidError, TimeoutError,
-  NoRespondersError, BusClosedError, PortInUseError, UnauthorizedError, BadRequestError,
+  NoRespondersError, BusClosedError, TransportClosedError, PortInUseError, UnauthorizedError, BadRequestError,
   PayloadTooLargeError, NotFoundError, MethodNotAllowedError, ApiUnreachableError, RegistryInvalidError, StorageError,
 ];
 

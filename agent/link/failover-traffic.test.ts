@@ -2,7 +2,7 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import type { Envelope } from "../../abi/envelope.js";
-import { BusClosedError, PayloadTooLargeError, SubjectInvalidError, TimeoutError } from "../core/errors.js";
+import { TransportClosedError, PayloadTooLargeError, SubjectInvalidError, TimeoutError } from "../core/errors.js";
 import { echo, echoReply, ping } from "../transport/contract-support.js";
 import { advance, settle, setup } from "./failover-fixture.js";
 import type { DropReason } from "./publish-buffer.js";
@@ -101,19 +101,19 @@ test("publishes refused at once even while buffering: bad subjects, oversized en
   assert.throws(() => s.tr.publish("a..b", ping(1)), SubjectInvalidError);
   assert.throws(() => s.tr.publish("a.b", ping(1, "x".repeat(4096))), PayloadTooLargeError);
   await s.tr.close();
-  assert.throws(() => s.tr.publish("a.b", ping(1)), BusClosedError);
+  assert.throws(() => s.tr.publish("a.b", ping(1)), TransportClosedError);
 });
 
-test("close(): buffered publishes are reported as dropped, pending requests fail with BusClosedError, feeds end", async () => {
+test("close(): buffered publishes are reported as dropped, pending requests fail with TransportClosedError, feeds end", async () => {
   const dropped: DropReason[] = [];
   const s = setup({ onDrop: (_s, _e, reason) => void dropped.push(reason) });
   await s.connect();
-  const inFlight = assert.rejects(s.tr.request("svc.silent", echo(5), { timeoutMs: 60_000 }), BusClosedError);
+  const inFlight = assert.rejects(s.tr.request("svc.silent", echo(5), { timeoutMs: 60_000 }), TransportClosedError);
   await settle();
   s.nats.down();
   await settle();
   s.tr.publish("ev.a", ping(1));
-  const waiting = assert.rejects(s.tr.request("svc.echo", echo(6), { timeoutMs: 60_000 }), BusClosedError);
+  const waiting = assert.rejects(s.tr.request("svc.echo", echo(6), { timeoutMs: 60_000 }), TransportClosedError);
   await s.tr.close();
   await inFlight;
   await waiting;

@@ -15,7 +15,7 @@
  */
 import type { Envelope } from "../../abi/envelope.js";
 import { systemClock, type Clock } from "../core/clock.js";
-import { BusClosedError, EnvelopeInvalidError, InternalError } from "../core/errors.js";
+import { TransportClosedError, EnvelopeInvalidError, InternalError } from "../core/errors.js";
 import { checkPattern, checkQueue } from "../transport/names.js";
 import { StatusFeed } from "../transport/status-feed.js";
 import type {
@@ -119,7 +119,7 @@ export class FailoverTransport implements Transport {
     } catch (err) {
       if (!stop.aborted) throw err;
       await this.close();
-      throw signal.aborted ? (signal.reason as Error) : new BusClosedError("the failover link was closed while connecting");
+      throw signal.aborted ? (signal.reason as Error) : new TransportClosedError("the failover link was closed while connecting");
     }
   }
 
@@ -136,7 +136,7 @@ export class FailoverTransport implements Transport {
         try {
           return await a.transport.flush();
         } catch (err) {
-          if (this.#state === "open" && a === this.#links.active && a.up && !(err instanceof BusClosedError)) throw err;
+          if (this.#state === "open" && a === this.#links.active && a.up && !(err instanceof TransportClosedError)) throw err;
         }
       }
       await this.#links.changed(Infinity);
@@ -157,7 +157,7 @@ export class FailoverTransport implements Transport {
       } catch (err) {
         if (this.#state !== "open" || link === this.#links.active) {
           this.#subs.remove(sub);
-          throw this.#state === "open" ? err : new BusClosedError("the failover link closed before the subscription was made", { cause: err });
+          throw this.#state === "open" ? err : new TransportClosedError("the failover link closed before the subscription was made", { cause: err });
         }
       }
       if (link === this.#links.active || !sub.open) return handle;
@@ -188,11 +188,11 @@ export class FailoverTransport implements Transport {
     return this.#closed;
   }
 
-  /** Close every link (requests in flight fail with BusClosedError); buffered publishes are reported as dropped. */
+  /** Close every link (requests in flight fail with TransportClosedError); buffered publishes are reported as dropped. */
   async close(): Promise<void> {
     if (this.#state === "closing") return void (await this.#closed);
     this.#state = "closing";
-    this.#stop.abort(new BusClosedError("the failover link is closed"));
+    this.#stop.abort(new TransportClosedError("the failover link is closed"));
     await this.#links.close();
     this.#out.dropAll();
     this.#feed.push({ type: "closed" });
@@ -202,7 +202,7 @@ export class FailoverTransport implements Transport {
 
   async #upLink(deadline: number): Promise<Link | undefined> {
     for (;;) {
-      if (this.#state === "closing") throw new BusClosedError("the failover link is closed");
+      if (this.#state === "closing") throw new TransportClosedError("the failover link is closed");
       const a = this.#links.active;
       if (a?.up === true) return a;
       if (!(await this.#links.changed(deadline))) return undefined;
@@ -210,7 +210,7 @@ export class FailoverTransport implements Transport {
   }
 
   #usable(): void {
-    if (this.#state === "closing") throw new BusClosedError("the failover link is closed");
-    if (this.#state !== "open") throw new BusClosedError("the failover link is not connected yet: call connect() first");
+    if (this.#state === "closing") throw new TransportClosedError("the failover link is closed");
+    if (this.#state !== "open") throw new TransportClosedError("the failover link is not connected yet: call connect() first");
   }
 }

@@ -1,12 +1,12 @@
 /**
  * Test support: an in-memory broker and transport adapter with the port's behaviour (connect
  * retries until its signal aborts, status feed, down/up while the adapter "reconnects", requests
- * that time out on the injected clock and fail with BusClosedError at close), so the failover's
+ * that time out on the injected clock and fail with TransportClosedError at close), so the failover's
  * switching logic is tested without sockets or sleeping.
  */
 import type { Envelope } from "../../abi/envelope.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
-import { BusClosedError, TimeoutError } from "../core/errors.js";
+import { TransportClosedError, TimeoutError } from "../core/errors.js";
 import { matches, patternTokens, subjectTokens } from "../bus/subject.js";
 import { StatusFeed } from "../transport/status-feed.js";
 import type { LinkStatus, Message, MessageHandler, RequestOptions, SubscribeOptions, Transport, TransportName, TransportSubscription } from "../transport/transport.js";
@@ -158,7 +158,7 @@ export class FakeTransport implements Transport {
     this.broker.requests.push(envelope);
     const reply = this.state === "up" ? this.broker.responder?.(envelope) : undefined;
     if (reply !== undefined) return Promise.resolve({ subject: "_INBOX.fake", envelope: reply, replyTo: undefined });
-    // Silent: it ends in TimeoutError on the clock, or BusClosedError when the adapter closes.
+    // Silent: it ends in TimeoutError on the clock, or TransportClosedError when the adapter closes.
     return new Promise((_resolve, reject) => {
       let timer: TimerHandle | undefined = undefined;
       const fail = (err: Error): void => {
@@ -191,12 +191,12 @@ export class FakeTransport implements Transport {
   #finish(err: Error | undefined): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    for (const fail of [...this.#pending]) fail(new BusClosedError("fake transport closed"));
+    for (const fail of [...this.#pending]) fail(new TransportClosedError("fake transport closed"));
     this.feed.push(err === undefined ? { type: "closed" } : { type: "closed", error: err });
     this.#resolveClosed(err);
   }
 
   #check(): void {
-    if (this.state === "closed" || this.state === "new") throw new BusClosedError(`fake ${this.name} transport is ${this.state}`);
+    if (this.state === "closed" || this.state === "new") throw new TransportClosedError(`fake ${this.name} transport is ${this.state}`);
   }
 }

@@ -6,7 +6,7 @@
  * refused at once, as the adapters would, even when the envelope would only be buffered.
  */
 import type { Envelope } from "../../abi/envelope.js";
-import { BusClosedError, PayloadTooLargeError } from "../core/errors.js";
+import { TransportClosedError, PayloadTooLargeError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import type { MetricsRegistry } from "../core/metrics.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../transport/ingress.js";
@@ -23,7 +23,7 @@ export interface PublisherOptions {
   readonly buffer?: { readonly maxMessages?: number; readonly maxBytes?: number };
   /** Every buffered publish that will not be sent (overflow, refused, closed). */
   readonly onDrop?: DropHook;
-  /** Throws BusClosedError when the failover is not connected or closed. */
+  /** Throws TransportClosedError when the failover is not connected or closed. */
   readonly isOpen: () => void;
 }
 
@@ -54,7 +54,7 @@ export class LinkPublisher {
         return active.transport.publish(subject, envelope);
       } catch (err) {
         // The adapter closed under us (its closed() handler has not run yet): buffer instead.
-        if (!(err instanceof BusClosedError)) throw err;
+        if (!(err instanceof TransportClosedError)) throw err;
       }
     }
     checkSubject(subject);
@@ -74,7 +74,7 @@ export class LinkPublisher {
         this.#buffer.shift();
         sent++;
       } catch (err) {
-        if (err instanceof BusClosedError) break;
+        if (err instanceof TransportClosedError) break;
         this.#buffer.drop(item, "refused", err as Error);
       }
     }

@@ -9,16 +9,16 @@
  */
 import type { Envelope } from "../../abi/envelope.js";
 import type { Clock } from "../core/clock.js";
-import { BusClosedError, TimeoutError } from "../core/errors.js";
+import { TransportClosedError, TimeoutError } from "../core/errors.js";
 import type { Counter } from "../core/metrics.js";
 import type { Message } from "../transport/transport.js";
 import type { Link } from "./link.js";
 
 export interface RequestRoute {
   readonly clock: Clock;
-  /** The active link once it is up, or undefined at the deadline; rejects with BusClosedError on close. */
+  /** The active link once it is up, or undefined at the deadline; rejects with TransportClosedError on close. */
   upLink(deadline: number): Promise<Link | undefined>;
-  /** A link failed a request with BusClosedError although nobody retired it: its adapter is gone. */
+  /** A link failed a request with TransportClosedError although nobody retired it: its adapter is gone. */
   lost(link: Link): void;
   isClosing(): boolean;
   /** adaos_link_request_retries_total, by transport of the new attempt. */
@@ -46,10 +46,10 @@ export async function requestOverLinks(route: RequestRoute, subject: string, env
       link.retired.then(() => ({ retired: true as const })),
     ]);
     if ("reply" in outcome) return outcome.reply;
-    if (route.isClosing()) throw new BusClosedError(`the link to the hub closed before the reply to ${envelope.event_name} (${envelope.id})`);
+    if (route.isClosing()) throw new TransportClosedError(`the link to the hub closed before the reply to ${envelope.event_name} (${envelope.id})`);
     if (link.isRetired) continue;
     const { error } = outcome as { error: Error };
-    if (!(error instanceof BusClosedError)) throw error instanceof TimeoutError ? timeout(error) : error;
+    if (!(error instanceof TransportClosedError)) throw error instanceof TimeoutError ? timeout(error) : error;
     route.lost(link);
   }
 }

@@ -124,7 +124,7 @@ export class LinkSupervisor {
     return true;
   }
 
-  /** Stop everything: timers, waiters, and every link (requests on them fail with BusClosedError). */
+  /** Stop everything: timers, waiters, and every link (requests on them fail with TransportClosedError). */
   async close(): Promise<void> {
     this.#open = false;
     for (const t of [this.#grace, this.#healthy, this.#probeTimer]) t?.cancel();

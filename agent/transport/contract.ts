@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { suite, test, type TestContext } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { BusClosedError, NoRespondersError, PayloadTooLargeError, SubjectInvalidError, TimeoutError } from "../core/errors.js";
+import { TransportClosedError, NoRespondersError, PayloadTooLargeError, SubjectInvalidError, TimeoutError } from "../core/errors.js";
 import { silentLogger } from "../core/logger.js";
 import { MetricsRegistry } from "../core/metrics.js";
 import { collector, contractCatalog, DELIVERY_TIMEOUT_MS, echo, echoReply, nextStatus, nOf, ping } from "./contract-support.js";
@@ -233,7 +233,7 @@ export function transportContract(c: TransportContract): void {
       const b = await c.broker(t);
       const [silent, tr] = [await client(b), await client(b)];
       await silent.subscribe("svc.silent", () => undefined);
-      const pending = assert.rejects(tr.request("svc.silent", echo(1), { timeoutMs: DELIVERY_TIMEOUT_MS }), BusClosedError);
+      const pending = assert.rejects(tr.request("svc.silent", echo(1), { timeoutMs: DELIVERY_TIMEOUT_MS }), TransportClosedError);
       const statuses = (async () => {
         const seen: string[] = [];
         for await (const s of tr.status()) seen.push(s.type);
@@ -244,7 +244,7 @@ export function transportContract(c: TransportContract): void {
       await pending;
       assert.equal(await tr.closed(), undefined);
       assert.deepEqual(await statuses, ["up", "closed"]);
-      assert.throws(() => tr.publish("a.b", ping(1)), BusClosedError);
+      assert.throws(() => tr.publish("a.b", ping(1)), TransportClosedError);
       await tr.close();
     });
 
@@ -259,7 +259,7 @@ export function transportContract(c: TransportContract): void {
     test("close() during connect() makes connect() reject with E_BUS_CLOSED", async (t) => {
       const tr = (await c.broker(t)).create(options(), "nowhere");
       const connecting = tr.connect(AbortSignal.timeout(DELIVERY_TIMEOUT_MS));
-      const refused = assert.rejects(connecting, BusClosedError);
+      const refused = assert.rejects(connecting, TransportClosedError);
       await delay(SHORT_TIMEOUT_MS);
       const t0 = Date.now();
       await tr.close();

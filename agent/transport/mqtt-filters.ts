@@ -8,7 +8,7 @@
  * when it already remembers the filter (it resubscribes remembered filters itself on reconnect).
  */
 import type { ISubscriptionMap, MqttClient } from "mqtt";
-import { BusClosedError, UnauthorizedError } from "../core/errors.js";
+import { TransportClosedError, UnauthorizedError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 
 /** SUBACK return code for a refused subscription [MQTT-3.9.3]. */
@@ -66,7 +66,7 @@ export class MqttFilters {
 
   /** Call when the transport closes: subscriptions still waiting fail. */
   closed(): void {
-    for (const w of this.#connectWaiters) w.reject(new BusClosedError("the MQTT transport closed before the subscription was made"));
+    for (const w of this.#connectWaiters) w.reject(new TransportClosedError("the MQTT transport closed before the subscription was made"));
     this.#connectWaiters = [];
   }
 

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { connect, type MqttClient } from "mqtt";
 import { HEADER, type Envelope } from "../../abi/envelope.js";
-import { BusClosedError, EnvelopeInvalidError, InternalError, type SubjectInvalidError } from "../core/errors.js";
+import { TransportClosedError, EnvelopeInvalidError, InternalError, type SubjectInvalidError } from "../core/errors.js";
 import { matches } from "../bus/subject.js";
 import { abortable, settledWithin } from "./abort.js";
 import { Ingress, type TransportOptions } from "./ingress.js";
@@ -101,7 +101,7 @@ export class MqttTransport implements Transport {
     });
     this.#client = client;
     const up = new Promise<void>((resolve) => client.once("connect", () => resolve()));
-    const closedFirst = this.#closed.then(() => Promise.reject(new BusClosedError("the MQTT transport was closed while connecting")));
+    const closedFirst = this.#closed.then(() => Promise.reject(new TransportClosedError("the MQTT transport was closed while connecting")));
     closedFirst.catch(() => undefined); // only read when close() wins the race below
     client.on("connect", () => this.#onConnect(client));
     client.on("close", () => this.#onClose());
@@ -248,7 +248,7 @@ export class MqttTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closing) return void (await this.#closed);
     this.#closing = true;
-    this.#requests.failAll(new BusClosedError("the MQTT transport closed before the reply arrived"));
+    this.#requests.failAll(new TransportClosedError("the MQTT transport closed before the reply arrived"));
     const client = this.#client;
     if (client !== undefined) {
       if (client.connected) {
@@ -262,15 +262,15 @@ export class MqttTransport implements Transport {
   }
 
   #conn(): MqttClient {
-    if (this.#closing || this.#feed.isClosed) throw new BusClosedError("the MQTT transport is closed");
-    if (this.#client === undefined) throw new BusClosedError("the MQTT transport is not connected yet: call connect() first");
+    if (this.#closing || this.#feed.isClosed) throw new TransportClosedError("the MQTT transport is closed");
+    if (this.#client === undefined) throw new TransportClosedError("the MQTT transport is not connected yet: call connect() first");
     return this.#client;
   }
 
   #finish(err: Error | undefined): void {
     if (this.#feed.isClosed) return;
     this.#closing = true;
-    this.#requests.failAll(new BusClosedError("the MQTT transport closed before the reply arrived"));
+    this.#requests.failAll(new TransportClosedError("the MQTT transport closed before the reply arrived"));
     for (const w of this.#flushWaiters) w.resolve();
     this.#flushWaiters = [];
     this.#filters.closed();

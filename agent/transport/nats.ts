@@ -5,7 +5,7 @@
  */
 import { connect, DebugEvents, ErrorCode, Events, NatsError, type Msg, type NatsConnection, type Status, type Subscription } from "nats";
 import type { Envelope } from "../../abi/envelope.js";
-import { BusClosedError, EnvelopeInvalidError, InternalError, NoRespondersError, TimeoutError } from "../core/errors.js";
+import { TransportClosedError, EnvelopeInvalidError, InternalError, NoRespondersError, TimeoutError } from "../core/errors.js";
 import { Ingress, type TransportOptions } from "./ingress.js";
 import { checkPattern, checkQueue, checkSubject } from "./names.js";
 import { abortable, settledWithin, sleep } from "./abort.js";
@@ -72,7 +72,7 @@ export class NatsTransport implements Transport {
       } catch (err) {
         if (stop.aborted) {
           this.#finish(undefined);
-          throw signal.aborted ? signal.reason : new BusClosedError("the NATS transport was closed while connecting");
+          throw signal.aborted ? signal.reason : new TransportClosedError("the NATS transport was closed while connecting");
         }
         // Never up yet, so not "down": the reason is logged, the state is "reconnecting".
         this.opts.logger.debug({ err, attempt }, "NATS connect failed; retrying");
@@ -185,7 +185,7 @@ export class NatsTransport implements Transport {
     if (!(err instanceof NatsError)) return err as Error;
     const what = `${envelope.event_name} (${envelope.id}) on ${subject}`;
     // nats.js fails the requests in flight at close() with TIMEOUT: report what really happened.
-    if (this.#closing) return new BusClosedError(`NATS transport closed before the reply to ${what}`, { cause: err });
+    if (this.#closing) return new TransportClosedError(`NATS transport closed before the reply to ${what}`, { cause: err });
     if (err.code === CODE_TIMEOUT) return new TimeoutError(`no reply to ${what} within ${timeoutMs} ms`, { cause: err });
     if (err.code === CODE_NO_RESPONDERS) return new NoRespondersError(`nothing subscribes to ${subject} (request ${what})`, { cause: err });
     return new InternalError(`request ${what} failed: ${err.message}`, { cause: err });
@@ -220,8 +220,8 @@ export class NatsTransport implements Transport {
   }
 
   #conn(): NatsConnection {
-    if (this.#closing || this.#feed.isClosed) throw new BusClosedError("the NATS transport is closed");
-    if (this.#nc === undefined) throw new BusClosedError("the NATS transport is not connected yet: call connect() first");
+    if (this.#closing || this.#feed.isClosed) throw new TransportClosedError("the NATS transport is closed");
+    if (this.#nc === undefined) throw new TransportClosedError("the NATS transport is not connected yet: call connect() first");
     return this.#nc;
   }
 

@@ -70,7 +70,7 @@ export interface Transport {
   connect(signal: AbortSignal): Promise<void>;
   /**
    * Send an envelope on a subject. Buffered while reconnecting; throws SubjectInvalidError,
-   * PayloadTooLargeError (above maxMessageBytes) or BusClosedError (after close).
+   * PayloadTooLargeError (above maxMessageBytes) or TransportClosedError (after close, or before connect).
    */
   publish(subject: string, envelope: Envelope): void;
   /** Resolves when everything published so far has reached the broker. */
