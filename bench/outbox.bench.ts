@@ -20,7 +20,7 @@ import { DEFAULT_DUPLICATE_WINDOW_MS, UPLINK_STREAM, uplinkStreamConfig } from "
 import { DEFAULT_ROOT_DOMAIN, JetStreamPublisher } from "../agent/outbox/jetstream-publisher.js";
 import { openOutboxDb } from "../agent/outbox/outbox-db.js";
 import { Relay } from "../agent/outbox/relay.js";
-import { SqliteOutbox } from "../agent/outbox/sqlite-outbox.js";
+import { GROUP_MAX, SqliteOutbox } from "../agent/outbox/sqlite-outbox.js";
 import type { Db } from "../agent/store/sqlite.js";
 import { startNatsServer } from "../test/nats-server.js";
 import { report } from "./bench-util.js";
@@ -32,11 +32,6 @@ const SEQUENTIAL_N = 1000;
 const REPEATS = 3;
 /** A short untimed run of each case first, so the JIT has compiled the paths being timed. */
 const WARM_UP = Math.min(N, 2000);
-/**
- * SqliteOutbox's GROUP_MAX (agent/outbox/sqlite-outbox.ts, not exported): a burst of enqueues in
- * one tick is committed in transactions of this many. Keep the two in step.
- */
-const GROUP_MAX = 1000;
 /** Connecting the relay's publisher to a local nats-server takes milliseconds. */
 const CONNECT_TIMEOUT_MS = 10_000;
 

@@ -22,7 +22,7 @@ import { GroupCommit } from "./group-commit.js";
 import { guard, SqliteDeadLetters, storageError } from "./sqlite-dead-letters.js";
 
 /** Most enqueues committed in one transaction: bounds the time one commit holds the event loop. */
-const GROUP_MAX = 1000;
+export const GROUP_MAX = 1000;
 
 export interface SqliteOutboxOptions {
   readonly limits: OutboxLimits;
