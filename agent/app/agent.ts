@@ -4,10 +4,9 @@
  * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), API. Later features (transports,
  * outbox, directory, resolver, voice, scenarios) slot in here.
  */
-import type { Envelope } from "../../abi/envelope.js";
 import { ApiServer } from "../api/server.js";
 import { LocalBus } from "../bus/local-bus.js";
-import type { Bus, RejectReason } from "../bus/bus.js";
+import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { Clock } from "../core/clock.js";
 import { systemClock } from "../core/clock.js";
@@ -22,6 +21,7 @@ import { NodeState } from "../store/node-state.js";
 import type { RoleComponents } from "./role.js";
 import { Lifecycle } from "./lifecycle.js";
 import { StoreAndForward } from "./store-and-forward.js";
+import { busRejectsToDlq } from "../outbox/bus-rejects.js";
 import { resolveToken, type TokenSource } from "./token.js";
 
 export interface AgentDeps {
@@ -75,8 +75,7 @@ export class Agent {
       dedupWindow: config.bus.dedup_window,
       maxPending: config.bus.max_pending,
       requestTimeoutMs: config.bus.request_timeout_ms,
-      // Until the dead-letter queue exists (store-and-forward issue), refused envelopes are logged.
-      onReject: (data, reason, error) => this.#onReject(busLogger, data, reason, error),
+      onReject: busRejectsToDlq(store.dlq, busLogger),
     });
     this.bus = bus;
 
@@ -146,13 +145,5 @@ export class Agent {
       uptime_s: Math.round((this.#clock.now() - this.#startedAt) / 1000),
       ...(this.#ready ? { boot_count: this.#state.boot.count } : {}),
     };
-  }
-
-  #onReject(logger: Logger, data: unknown, reason: RejectReason, error: Error): void {
-    const env = typeof data === "object" && data !== null ? (data as Partial<Envelope>) : {};
-    // The publisher of an invalid or unknown envelope got the error itself; drops after acceptance
-    // reach nobody else, so they are worth a warning.
-    const level = reason === "invalid" || reason === "unknown_event" ? "debug" : "warn";
-    logger[level]({ reason, id: env.id, event: env.event_name, err: error.message }, "envelope refused or dropped");
   }
 }
