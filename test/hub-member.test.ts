@@ -4,7 +4,10 @@
  * addresses to the member reaches the member's bus, and both stop cleanly.
  */
 import { strict as assert } from "node:assert";
+import { join } from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
+import { CREDENTIALS_DB_FILE } from "../agent/broker/credentials-store.js";
 import { freePort, runCli, startAgent, tempDir, waitFor, within, type RunningAgent } from "./helpers.js";
 
 async function publish(agent: RunningAgent, body: unknown): Promise<number> {
@@ -50,10 +53,15 @@ test("a member joins the hub over MQTT: its events reach the hub, the hub's addr
   assert.equal(await within(6000, "hub stop", hub.exited), 0);
 });
 
-test("a known member joins the hub's supervised nats-server with the subnet token and its events reach the hub", async (t) => {
+test("a known member without an NKey joins the hub's supervised nats-server with the subnet token and its events reach the hub", async (t) => {
   const hubDir = tempDir(t, "adaos-hub-");
   const add = runCli(t, ["nodes", "add", "tv", "--data-dir", hubDir]);
   assert.equal(await add.exited, 0, add.stderr());
+  // A credential issued before NKeys has no public key: over NATS that member logs in with the
+  // subnet token (a member with an NKey credential signs with its seed: test/nats-credentials.test.ts).
+  const db = new Database(join(hubDir, CREDENTIALS_DB_FILE));
+  db.prepare("UPDATE credentials SET public_key = NULL WHERE node_id = 'tv'").run();
+  db.close();
   const [natsPort, monitorPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const token = "test-token-0123456789abcdef";
   const hub = runCli(t, ["run", "--role", "hub", "--node-id", "hub1", "--data-dir", hubDir, "--api-port", String(apiPort), "--nats-port", String(natsPort)], {

@@ -12,7 +12,8 @@ import type { Component } from "../core/component.js";
 import { componentLogger } from "../core/logger.js";
 import { hubNatsConfig } from "../natsd/config-writer.js";
 import { NatsdSupervisor } from "../natsd/supervisor.js";
-import { randomSecret, subnetUsers } from "../natsd/users.js";
+import { hubUsers, randomSecret, type MemberKey } from "../natsd/users.js";
+import { NatsUsersWatch } from "../natsd/users-watch.js";
 import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
 import { Uplink } from "../outbox/uplink.js";
@@ -42,14 +43,19 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
     clock,
   });
 
-  const members = CredentialsStore.open(config.data_dir, clock);
-  const memberIds = members.list().filter((c) => c.role === "member").map((c) => c.nodeId);
-  members.close();
   const hubPassword = randomSecret();
+  const natsUsersOf = (members: readonly MemberKey[]) => hubUsers({ hubId, hubPassword, token: deps.token, members });
+  const credentials = CredentialsStore.open(config.data_dir, clock);
+  const natsUsers = natsUsersOf(credentials.activeMembers());
+  credentials.close();
   const natsd = new NatsdSupervisor(
-    { bin: config.nats.server_bin, server: hubNatsConfig(config, subnetUsers({ hubId, hubPassword, token: deps.token, memberIds })) },
+    { bin: config.nats.server_bin, server: hubNatsConfig(config, natsUsers) },
     { logger: componentLogger(deps.logger, "natsd"), metrics, clock },
   );
+  const natsUsersWatch = new NatsUsersWatch({
+    open: () => CredentialsStore.open(config.data_dir, clock), usersOf: natsUsersOf, initial: natsUsers,
+    reload: (users) => natsd.reload(users), logger: componentLogger(deps.logger, "natsd"), clock,
+  });
 
   const routes = hubRoutes(hubId, []);
   const linkLogger = componentLogger(deps.logger, "link");
@@ -86,7 +92,7 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
     return undefined;
   };
   const rootLink = new RootLink({ config, route, bus, store, catalog, logger: rootLogger, metrics, clock });
-  const components: Component[] = [broker, natsd, mqttLink, natsLink];
+  const components: Component[] = [broker, natsd, natsUsersWatch, mqttLink, natsLink];
   if (hasRoot(config)) {
     components.push(new Uplink({ bus, outbox: store.outbox, hubId, patterns: config.outbox.uplink, logger: rootLogger, metrics }));
   }

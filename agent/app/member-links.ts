@@ -1,9 +1,11 @@
 /**
  * What only a member runs: its link to the hub, bridged to its bus. The hub URLs come in order of
  * preference (`--hub nats://H:4222,mqtt://H:1883`): NATS first, MQTT as the fallback (see
- * link/failover-transport.ts). The member logs in as its node id with its own secret (hub.password) or,
- * in first-setup mode, the shared subnet token.
+ * link/failover-transport.ts). The member logs in as its node id with its own secret (hub.password;
+ * over NATS an NKey seed from `nodes add` signs the login instead) or, in first-setup mode, the
+ * shared subnet token.
  */
+import { isUserSeed } from "../broker/node-key.js";
 import { clientIdFor } from "../broker/policy.js";
 import { memberRoutes } from "../bridge/routes.js";
 import { componentLogger, type Logger } from "../core/logger.js";
@@ -30,7 +32,8 @@ export function memberTransport(url: string, deps: MemberLinkDeps, logger: Logge
   const password = config.hub.password ?? deps.token;
   const parsed = new URL(url);
   if (parsed.protocol === "nats:") {
-    return new NatsTransport({ servers: `nats://${parsed.host}`, user: config.node_id, pass: password, name: `${config.node_id}-agent`, catalog, logger, metrics, onInvalid });
+    const login = isUserSeed(password) ? { nkeySeed: password } : { user: config.node_id, pass: password };
+    return new NatsTransport({ servers: `nats://${parsed.host}`, ...login, name: `${config.node_id}-agent`, catalog, logger, metrics, onInvalid });
   }
   return new MqttTransport({
     url: `mqtt://${encodeURIComponent(config.node_id)}:${encodeURIComponent(password)}@${parsed.host}`,

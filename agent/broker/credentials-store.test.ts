@@ -7,7 +7,7 @@ import { tempDir } from "../../test/helpers.js";
 import { ManualClock } from "../core/clock.js";
 import { BadRequestError } from "../core/errors.js";
 import { CREDENTIALS_DB_FILE, CredentialsStore } from "./credentials-store.js";
-import { SECRET_BYTES, sameSecret, verifySecret, hashSecret } from "./secret-hash.js";
+import { sameSecret, verifySecret, hashSecret } from "./secret-hash.js";
 
 function open(t: { after(fn: () => void): void }): { store: CredentialsStore; dir: string } {
   const dir = tempDir(t, "adaos-creds-");
@@ -28,11 +28,10 @@ function rawBytes(dir: string): string {
   return read(CREDENTIALS_DB_FILE) + read(`${CREDENTIALS_DB_FILE}-wal`);
 }
 
-test("add() returns a fresh random secret once; the file holds only its salted hash", async (t) => {
+test("add() returns a fresh random secret (an NKey user seed) once; the file holds only its salted hash", async (t) => {
   const { store, dir } = open(t);
   const secret = await store.add("tv", "member");
-  assert.match(secret, /^[A-Za-z0-9_-]+$/, "base64url");
-  assert.ok(Buffer.from(secret, "base64url").length >= SECRET_BYTES, "24 or more random bytes");
+  assert.match(secret, /^SU[A-Z2-7]{56}$/, "a user seed: base32, 32 random bytes with prefix and checksum");
   const other = await store.add("speaker", "member");
   assert.notEqual(secret, other);
   const bytes = rawBytes(dir);

@@ -1,8 +1,11 @@
 /**
- * Per-node MQTT credentials in their own database, <data_dir>/credentials.db (mode 0600): the
- * hub's broker reads it at every authentication, and `adaos-edge nodes add|list|revoke` writes it
- * directly, whether the hub runs or not. Only a salted scrypt hash of each secret is kept; the
- * secret itself is returned once, by add().
+ * Per-node credentials in their own database, <data_dir>/credentials.db (mode 0600): the hub's
+ * MQTT broker reads it at every authentication, its nats-server users follow it
+ * (natsd/users-watch.ts), and `adaos-edge nodes add|list|revoke` writes it directly, whether the
+ * hub runs or not. A secret is an NKey user seed (node-key.ts); only a salted scrypt hash of it
+ * (for MQTT) and its public key (for nats-server) are kept; the seed itself is returned once, by add().
+ * Records from before NKeys have no public key: they still work on MQTT, and on NATS the node
+ * falls back to the subnet token.
  *
  * A node id has at most one record. Revoking keeps it (so the shared subnet token cannot stand in
  * for a revoked node); adding again replaces it with a new `serial`, which tells the broker that
@@ -15,7 +18,8 @@ import { systemClock, type Clock } from "../core/clock.js";
 import { BadRequestError, StorageError } from "../core/errors.js";
 import { openDatabase, type Db, type Migration } from "../store/sqlite.js";
 import { NODE_ID, NO_GRANTS, type Grants, type Identity } from "./policy.js";
-import { generateSecret, hashSecret, verifySecret } from "./secret-hash.js";
+import { newNodeKey } from "./node-key.js";
+import { hashSecret, verifySecret } from "./secret-hash.js";
 
 export const CREDENTIALS_DB_FILE = "credentials.db";
 /** How soon a running broker closes the connections of a node revoked (or re-issued) here. */
@@ -32,6 +36,14 @@ export interface CredentialRecord {
   readonly revokedAt: string | null;
   /** New for every issued secret. */
   readonly serial: number;
+  /** The NKey public key (`U…`) of the secret; null for a credential issued before NKeys. */
+  readonly publicKey: string | null;
+}
+
+/** An active member and what the hub's nats-server lists for it. */
+export interface ActiveMember {
+  readonly nodeId: string;
+  readonly publicKey: string | null;
 }
 
 export type CheckResult =
@@ -47,6 +59,7 @@ interface Row {
   subscribe: string;
   created_at: string;
   revoked_at: string | null;
+  public_key: string | null;
 }
 
 const MIGRATIONS: readonly Migration[] = [
@@ -61,6 +74,9 @@ const MIGRATIONS: readonly Migration[] = [
       created_at TEXT NOT NULL,
       revoked_at TEXT
     ) STRICT`);
+  },
+  (db) => {
+    db.exec("ALTER TABLE credentials ADD COLUMN public_key TEXT");
   },
 ];
 
@@ -84,11 +100,11 @@ export class CredentialsStore {
     this.db.close();
   }
 
-  /** Issue a secret for `nodeId` and return it; this is the only time it is readable. */
+  /** Issue a secret (an NKey user seed) for `nodeId` and return it; this is the only time it is readable. */
   async add(nodeId: string, role: CredentialRole, grants: Grants = NO_GRANTS): Promise<string> {
     checkRequest(nodeId, role, grants);
     if (this.get(nodeId)?.revokedAt === null) throw new BadRequestError(`node ${nodeId} already has a credential; revoke it first to issue a new one`);
-    const secret = generateSecret();
+    const { seed: secret, publicKey } = newNodeKey();
     const hash = await hashSecret(secret);
     const at = new Date(this.clock.now()).toISOString();
     this.db.transaction(() => {
@@ -96,8 +112,8 @@ export class CredentialsStore {
       if (row !== undefined && row.revoked_at === null) throw new BadRequestError(`node ${nodeId} already has a credential`);
       this.db.prepare("DELETE FROM credentials WHERE node_id = ?").run(nodeId);
       this.db
-        .prepare("INSERT INTO credentials (node_id, role, secret_hash, publish, subscribe, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(nodeId, role, hash, JSON.stringify(grants.publish), JSON.stringify(grants.subscribe), at);
+        .prepare("INSERT INTO credentials (node_id, role, secret_hash, publish, subscribe, created_at, public_key) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(nodeId, role, hash, JSON.stringify(grants.publish), JSON.stringify(grants.subscribe), at, publicKey);
     })();
     return secret;
   }
@@ -138,6 +154,14 @@ export class CredentialsStore {
     return new Map(rows.map((r) => [r.node_id, r.revoked_at === null ? r.serial : null]));
   }
 
+  /** Members whose credential is active, by node id, with their NKey public key. */
+  activeMembers(): ActiveMember[] {
+    const rows = this.db
+      .prepare("SELECT node_id, public_key FROM credentials WHERE role = 'member' AND revoked_at IS NULL ORDER BY node_id")
+      .all() as Pick<Row, "node_id" | "public_key">[];
+    return rows.map((r) => ({ nodeId: r.node_id, publicKey: r.public_key }));
+  }
+
   #row(nodeId: string): Row | undefined {
     return this.db.prepare("SELECT * FROM credentials WHERE node_id = ?").get(nodeId) as Row | undefined;
   }
@@ -166,5 +190,6 @@ function toRecord(row: Row): CredentialRecord {
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
     serial: row.serial,
+    publicKey: row.public_key,
   };
 }

@@ -1,12 +1,13 @@
 /**
- * Per-node secrets: generated random, stored only as a salted scrypt hash, verified in constant
- * time. The stored form names its parameters (`scrypt$N$r$p$salt$hash`, base64url), so they can be
- * raised later without invalidating issued secrets.
+ * Secrets: a per-node secret (an NKey seed, node-key.ts) is stored only as a salted scrypt hash
+ * and verified in constant time; generateSecret() makes the broker's own per-start secret. The
+ * stored form names its parameters (`scrypt$N$r$p$salt$hash`, base64url), so they can be raised
+ * later without invalidating issued secrets.
  *
- * Cost: a secret is 24 random bytes (192 bits), so no work factor is what protects it; the hash
- * only keeps a copied database from being a list of passwords. N = 2^14 (Node's default, 16 MiB)
- * costs tens of milliseconds on a Raspberry Pi per connect, which a hub of a few devices pays
- * only when they (re)connect.
+ * Cost: a secret carries 192 (generated here) or 256 (an NKey seed) random bits, so no work factor
+ * is what protects it; the hash only keeps a copied database from being a list of passwords.
+ * N = 2^14 (Node's default, 16 MiB) costs tens of milliseconds on a Raspberry Pi per connect,
+ * which a hub of a few devices pays only when they (re)connect.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
 

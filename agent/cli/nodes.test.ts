@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { tempDir } from "../../test/helpers.js";
 import { CredentialsStore } from "../broker/credentials-store.js";
+import { userPublicKey } from "../broker/node-key.js";
 import { NotFoundError, UsageError } from "../core/errors.js";
 import type { CliIo } from "./command.js";
 import { add, list, revoke } from "./nodes.js";
@@ -34,15 +35,22 @@ async function verify(dataDir: string, nodeId: string, secret: string): Promise<
   }
 }
 
-test("nodes add prints the secret once with how to use it; the store verifies it", async (t) => {
+test("nodes add prints the secret (an NKey seed) once with how to use it on MQTT and NATS; the store verifies it", async (t) => {
   const dir = tempDir(t);
   const out = io(dir);
   assert.equal(await add(["tv", "--data-dir", "data"], out), 0);
   const secret = secretOf(out.lines);
+  const publicKey = userPublicKey(secret);
+  assert.ok(publicKey !== undefined, `a user seed: ${secret}`);
   assert.ok(out.lines.some((l) => l.includes(`username tv, password ${secret}`)), out.lines.join("\n"));
+  assert.ok(out.lines.some((l) => l.includes(`NKey seed (public key ${publicKey})`)), out.lines.join("\n"));
+  assert.equal(out.lines.join("\n").split(secret).length, 2, "the secret is printed once");
   assert.ok(out.lines.some((l) => l.includes(join(dir, "data", "credentials.db"))), "says where");
   assert.ok(out.lines.some((l) => /shown only this once/.test(l)));
   assert.equal(await verify(join(dir, "data"), "tv", secret), true);
+  const listed = io(dir);
+  assert.equal(await list(["--json", "--data-dir", "data"], listed), 0);
+  assert.equal((JSON.parse(listed.lines[0] ?? "{}") as { nkey: unknown }).nkey, publicKey, "list shows the public key");
 });
 
 test("nodes add --role client takes subject patterns or MQTT filters", async (t) => {
@@ -54,7 +62,10 @@ test("nodes add --role client takes subject patterns or MQTT filters", async (t)
   assert.equal(await list(["--json"], listed), 0);
   const { created_at: createdAt, ...record } = JSON.parse(listed.lines[0] ?? "{}") as Record<string, unknown>;
   assert.match(String(createdAt), /^\d{4}-\d\d-\d\dT/);
-  assert.deepEqual(record, { node_id: "sensor", role: "client", revoked_at: null, publish: ["sensors.sensor.>", "ada.hub.h.req.sensor"], subscribe: ["sensors.cmd.*"] });
+  const { nkey, ...rest } = record;
+  assert.match(String(nkey), /^U[A-Z2-7]{55}$/);
+  assert.deepEqual(rest, { node_id: "sensor", role: "client", revoked_at: null, publish: ["sensors.sensor.>", "ada.hub.h.req.sensor"], subscribe: ["sensors.cmd.*"] });
+  assert.ok(!out.lines.some((l) => l.includes("NATS:")), "a client is not told about NATS (its grants are MQTT-only for now)");
 });
 
 test("nodes add refuses bad input with usage errors", async (t) => {
@@ -82,7 +93,7 @@ test("nodes list and revoke; a revoked node can be issued a new secret and the o
   assert.ok(!listed.lines.join("").includes(secretOf(first.lines)), "no secrets listed");
   const revoked = io(dir);
   assert.equal(await revoke(["tv"], revoked), 0);
-  assert.match(revoked.lines[0] ?? "", /revoked the MQTT credential of node tv; a running hub closes its connections within 5 s/);
+  assert.match(revoked.lines[0] ?? "", /revoked the credential of node tv; a running hub closes its MQTT and NATS connections within 5 s/);
   await assert.rejects(revoke(["tv"], io(dir)), (err: Error) => err instanceof NotFoundError && /already revoked/.test(err.message));
   await assert.rejects(revoke(["ghost"], io(dir)), /node ghost has no credential/);
   const again = io(dir);

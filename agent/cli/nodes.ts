@@ -1,7 +1,9 @@
 /**
- * `nodes add|list|revoke`: the hub's MQTT credentials, written directly to
- * <data-dir>/credentials.db (the running hub reads it at every CONNECT, so this works whether the
- * hub runs or not). Topic patterns are subjects (`sensors.>`) or MQTT filters (`sensors/#`).
+ * `nodes add|list|revoke`: the hub's per-node credentials, written directly to
+ * <data-dir>/credentials.db (a running hub's MQTT broker reads it at every CONNECT and its
+ * nats-server follows it within REVOCATION_CHECK_MS, so this works whether the hub runs or not).
+ * The secret is an NKey user seed: the MQTT password and the NATS login of the node.
+ * Topic patterns are subjects (`sensors.>`) or MQTT filters (`sensors/#`).
  */
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -42,14 +44,17 @@ export const add: CommandMain = async (args, io) => {
     const secret = await store.add(nodeId, role, grants).catch((err: unknown) => {
       throw err instanceof BadRequestError ? new UsageError(`${err.message}\nusage: ${USAGE.add}`, { cause: err }) : err;
     });
-    io.out(`issued an MQTT credential for node ${nodeId} (${role}) in ${path}:`);
+    io.out(`issued a credential for node ${nodeId} (${role}) in ${path}:`);
     io.out(`  username ${nodeId}, password ${secret}`);
-    io.out(`  client id "${nodeId}" or "${nodeId}${CLIENT_ID_SEPARATOR}<suffix>" (letters, digits, - and _), on the hub's MQTT port (default 1883)`);
+    io.out(`  MQTT: client id "${nodeId}" or "${nodeId}${CLIENT_ID_SEPARATOR}<suffix>" (letters, digits, - and _), on the hub's MQTT port (default 1883)`);
     if (role === "client") {
       io.out(`  may publish:      ${describe(grants.publish)}`);
       io.out(`  may subscribe to: ${describe(grants.subscribe)}`);
+    } else {
+      io.out(`  NATS: the same password is the node's NKey seed (public key ${store.get(nodeId)?.publicKey ?? "?"}), on the hub's NATS port (default 4222)`);
+      io.out(`  on the member: ADAOS_EDGE_HUB_PASSWORD=<the password> (hub.password)`);
     }
-    io.out("The password is shown only this once (only its hash is stored); keep it on the node.");
+    io.out("The password is shown only this once (the hub keeps only its hash and public key); keep it on the node.");
     return EXIT.ok;
   } finally {
     store.close();
@@ -63,7 +68,7 @@ export const list: CommandMain = command((args, io) => {
   const records = withExisting(path, (store) => store.list()) ?? [];
   for (const r of records) {
     if (values.json) {
-      io.out(JSON.stringify({ node_id: r.nodeId, role: r.role, created_at: r.createdAt, revoked_at: r.revokedAt, publish: r.grants.publish, subscribe: r.grants.subscribe }));
+      io.out(JSON.stringify({ node_id: r.nodeId, role: r.role, created_at: r.createdAt, revoked_at: r.revokedAt, publish: r.grants.publish, subscribe: r.grants.subscribe, nkey: r.publicKey }));
     } else {
       io.out(line(r));
     }
@@ -79,7 +84,7 @@ export const revoke: CommandMain = command((args, io) => {
   const outcome = withExisting(path, (store) => (store.revoke(nodeId) ? "revoked" : store.get(nodeId)?.revokedAt)) ?? undefined;
   if (outcome === undefined) throw new NotFoundError(`node ${nodeId} has no credential in ${path}`);
   if (outcome !== "revoked") throw new NotFoundError(`the credential of node ${nodeId} is already revoked (${outcome ?? "?"})`);
-  io.out(`revoked the MQTT credential of node ${nodeId}; a running hub closes its connections within ${REVOCATION_CHECK_MS / 1000} s`);
+  io.out(`revoked the credential of node ${nodeId}; a running hub closes its MQTT and NATS connections within ${REVOCATION_CHECK_MS / 1000} s`);
   return EXIT.ok;
 });
 

@@ -7,7 +7,8 @@ import { loadConfig } from "../config/load.js";
 import { findBinary, INSTALL_HINT } from "./binary.js";
 import { checkConfig } from "./check-config.js";
 import { hubNatsConfig, natsPaths, renderHubConfig, withCredentials, writeConfigFile, type HubNatsConfig } from "./config-writer.js";
-import { subnetUsers } from "./users.js";
+import { newNodeKey } from "../broker/node-key.js";
+import { hubUsers, subnetUsers } from "./users.js";
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), "adaos-natsconf-"));
@@ -102,4 +103,20 @@ test("credentials go into URLs without userinfo, percent-encoded", () => {
   assert.equal(withCredentials("nats-leaf://x:y@h:7422", "u", "p"), "nats-leaf://x:y@h:7422");
   assert.equal(withCredentials("tls://h:7422/", "u", null), "tls://u@h:7422/");
   assert.equal(withCredentials("nats-leaf://h:7422", null, "p"), "nats-leaf://h:7422");
+});
+
+test("members with an NKey appear by public key only, with their own permissions; nats-server -t takes the mix", async (t) => {
+  const dir = tempDir(t);
+  const tv = newNodeKey();
+  const users = hubUsers({ hubId: "hub-1", hubPassword: "pw", token: "subnet-token-0123456789", members: [{ nodeId: "tv", publicKey: tv.publicKey }, { nodeId: "old", publicKey: null }] });
+  const text = renderHubConfig({ ...sample(dir, false), users });
+  const entry = text.slice(text.indexOf(`nkey: "${tv.publicKey}"`));
+  assert.ok(entry.length < text.length, text);
+  assert.match(entry, /allow: \["ada\.agent\.tv\.evt", "telemetry\.tv\.>", "ada\.hub\.hub-1\.req\.>", "_INBOX\.>"\]/, "tv's permissions");
+  assert.ok(!text.includes(tv.seed), "never the seed");
+  assert.doesNotMatch(text, /user: "tv"/, "no password login for a node with a key");
+  assert.match(text, /user: "old"\n\s+password: "subnet-token-0123456789"/, "a credential from before NKeys: the subnet token");
+  const file = join(dir, "nkeys.conf");
+  writeConfigFile(file, text);
+  assert.deepEqual(await checkConfig(natsServer(), file), { ok: true });
 });

@@ -2,14 +2,16 @@
  * The hub's nats-server config: client listener for members, JetStream (domain = hub id, store
  * under <data_dir>/nats/jetstream), per-node users with role permissions, a leafnode remote to the
  * root, and HTTP monitoring on loopback for readiness. Pure text from plain inputs (so a test can
- * read it and `nats-server -t` can judge it); written with mode 0600 because it holds secrets.
+ * read it and `nats-server -t` can judge it). Members with a credential appear only by their NKey
+ * public key; the file is still mode 0600 because it holds the hub's own password, the subnet
+ * token (members from before NKeys) and the root login.
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "../config/config.js";
 import { renderConf, section, type ConfBlock } from "./conf-text.js";
 import { permissionsFor, type Permissions } from "./permissions.js";
-import type { NatsUser } from "./users.js";
+import { isNkeyUser, type NatsUser } from "./users.js";
 
 /** A leaf link is re-dialled every second (2.9 takes whole seconds): back 0–1 s after the root. */
 export const LEAF_RECONNECT_S = 1;
@@ -81,11 +83,12 @@ export function renderHubConfig(c: HubNatsConfig): string {
   if (!c.users.some((u) => u.role === "hub")) throw new RangeError("the hub's nats-server needs a hub user");
   const users = c.users.map((u): ConfBlock => {
     const p = permissionsFor(u, c.nodeId);
-    return { user: u.user, password: u.password, permissions: p === undefined ? undefined : permissionsBlock(p) };
+    const permissions = p === undefined ? undefined : permissionsBlock(p);
+    return isNkeyUser(u) ? { nkey: u.nkey, permissions } : { user: u.user, password: u.password, permissions };
   });
   const paths = natsPaths(c.dir);
   return renderConf([
-    [`# Written by adaos-edge for hub ${c.nodeId} at every start; edits are overwritten.`],
+    [`# Written by adaos-edge for hub ${c.nodeId} at every start and when its nodes change; edits are overwritten.`],
     section("Members connect here. Timestamps come from the agent's logger, so nats-server adds none.", {
       server_name: c.nodeId,
       host: c.host,
@@ -101,7 +104,7 @@ export function renderHubConfig(c: HubNatsConfig): string {
     section(["Local JetStream: buffers and serves the subnet while the root is away.", "Its domain is the hub id; the root's is its own, so $JS.<domain>.API reaches either side."], {
       jetstream: { domain: c.nodeId, store_dir: c.dir },
     }),
-    section("One user per node; a member may touch only its own subjects (agent/natsd/permissions.ts).", {
+    section(["One user per node: a member by its NKey public key, or its node id (subnet token);", "it may touch only its own subjects (agent/natsd/permissions.ts)."], {
       authorization: { users },
     }),
     c.leaf === undefined

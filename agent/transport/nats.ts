@@ -3,7 +3,7 @@
  * groups, request/reply with the protocol's reply subject and the server's no-responders status,
  * reconnection with resubscription, and link status from the client's status iterator.
  */
-import { connect, DebugEvents, ErrorCode, Events, NatsError, type Msg, type NatsConnection, type Status, type Subscription } from "nats";
+import { connect, DebugEvents, ErrorCode, Events, NatsError, nkeyAuthenticator, type Msg, type NatsConnection, type Status, type Subscription } from "nats";
 import type { Envelope } from "../../abi/envelope.js";
 import { TransportClosedError, EnvelopeInvalidError, InternalError, NoRespondersError, TimeoutError } from "../core/errors.js";
 import { Ingress, type TransportOptions } from "./ingress.js";
@@ -38,6 +38,8 @@ export interface NatsTransportOptions extends TransportOptions {
   /** Login at the server (the hub's nats-server has a user per node). */
   readonly user?: string;
   readonly pass?: string;
+  /** Or an NKey user seed (`SU…`): the client signs the server's nonce with it instead of sending a password. */
+  readonly nkeySeed?: string;
   /** Client name shown by the server (connz). */
   readonly name?: string;
   readonly reconnectWaitMs?: number;
@@ -92,6 +94,7 @@ export class NatsTransport implements Transport {
       name: this.opts.name ?? "adaos-edge",
       ...(this.opts.user === undefined ? {} : { user: this.opts.user }),
       ...(this.opts.pass === undefined ? {} : { pass: this.opts.pass }),
+      ...(this.opts.nkeySeed === undefined ? {} : { authenticator: nkeyAuthenticator(new TextEncoder().encode(this.opts.nkeySeed)) }),
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: waitMs,
