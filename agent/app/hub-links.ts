@@ -72,6 +72,7 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
       });
     },
     bus, nodeId: hubId, routes, logger: linkLogger, metrics, inbox: store.inbox,
+    requestTimeoutMs: config.bus.request_timeout_ms, catalog,
   });
   const natsLink = new LinkedBridge({
     name: "hub-link:nats",
@@ -80,6 +81,7 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
       return new NatsTransport({ servers: natsd.url, user: hubId, pass: hubPassword, name: `${hubId}-agent`, catalog, logger: linkLogger, metrics, onInvalid });
     },
     bus, nodeId: hubId, routes, logger: linkLogger, metrics, inbox: store.inbox,
+    requestTimeoutMs: config.bus.request_timeout_ms, catalog,
   });
 
   const rootLogger = componentLogger(deps.logger, "root");

@@ -14,7 +14,7 @@ import type { Logger } from "../core/logger.js";
 import type { MetricsRegistry } from "../core/metrics.js";
 import type { FailoverTransport } from "../link/failover-transport.js";
 
-export interface MemberHubLinkOptions extends Pick<BridgeOptions, "send" | "inbox"> {
+export interface MemberHubLinkOptions extends Pick<BridgeOptions, "send" | "inbox" | "requestTimeoutMs" | "catalog"> {
   readonly transport: FailoverTransport;
   readonly bus: Bus;
   readonly nodeId: string;

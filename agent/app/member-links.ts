@@ -65,7 +65,8 @@ export function memberComponents(deps: MemberLinkDeps): RoleParts {
     metrics,
   });
   const link = new MemberHubLink({
-    transport, bus, nodeId: config.node_id, routes: memberRoutes(config.node_id), logger, metrics,
+    transport, bus, nodeId: config.node_id, routes: memberRoutes(config.node_id, config.hub.id), logger, metrics,
+    requestTimeoutMs: config.bus.request_timeout_ms, catalog: deps.catalog,
     send: (subject, envelope) => store.outbox.enqueue(subject, envelope),
     inbox: store.inbox,
   });

@@ -7,16 +7,26 @@
  * Store-and-forward plugs in at both ends: `send` replaces the direct publish (a member hands its
  * outbound envelopes to its outbox, whose relay publishes them), and `inbox` drops what was already
  * taken in — by a persisted id, across restarts — since every link redelivers at least once.
+ *
+ * Request/reply crosses too (bridge-requests.ts): a bus request a route sends off this node goes as
+ * a transport request, never through `send` (a reply is only wanted now), and its reply returns to
+ * the requester's inbox; a command received with a reply address is asked on this bus and the
+ * reply sent back. A command taken in is addressed to this node (`headers.target` = self: the
+ * subject it came on is its address), so no bridge here sends it on to another node.
  */
 import type { Envelope } from "../../abi/envelope.js";
-import type { Bus, Subscription } from "../bus/bus.js";
+import { HEADER } from "../../abi/envelope.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS, type Bus, type Subscription } from "../bus/bus.js";
 import { DedupWindow } from "../bus/dedup.js";
 import { matches, patternTokens, subjectTokens } from "../bus/subject.js";
+import { systemClock, type Clock } from "../core/clock.js";
 import type { Component } from "../core/component.js";
 import type { Logger } from "../core/logger.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
-import type { Transport, TransportSubscription } from "../transport/transport.js";
+import type { Message, Transport, TransportSubscription } from "../transport/transport.js";
 import { inboxKey, type Inbox } from "../outbox/inbox.js";
+import type { EventCatalog } from "../registry/catalog.js";
+import { isBusRequest, RequestRelay } from "./bridge-requests.js";
 import { originNode, type BridgeRoutes, type OutboundRule } from "./routes.js";
 
 /** Ids of envelopes recently taken in from the wire; sized well above a burst between two ticks. */
@@ -33,6 +43,11 @@ export interface BridgeOptions {
   readonly send?: (subject: string, envelope: Envelope) => void | Promise<unknown>;
   /** Persisted dedup of what was taken in; default: the bus's in-memory window only. */
   readonly inbox?: Inbox;
+  /** How long a request across the bridge waits for its reply when the envelope has no ttl; default: the bus's default. */
+  readonly requestTimeoutMs?: number;
+  /** The event registry, to answer a failed request with an error reply (error-reply.ts); without it such a request is not answered. */
+  readonly catalog?: EventCatalog;
+  readonly clock?: Clock;
 }
 
 interface CompiledRule extends OutboundRule {
@@ -46,6 +61,7 @@ export class Bridge implements Component {
   readonly #out: Counter;
   readonly #in: Counter;
   readonly #dropped: Counter;
+  readonly #requests: RequestRelay;
   #busSub: Subscription | undefined;
   #wireSubs: TransportSubscription[] = [];
 
@@ -55,6 +71,17 @@ export class Bridge implements Component {
     this.#out = opts.metrics.counter("adaos_bridge_out_total", "Envelopes the bridge sent from the bus to a transport.");
     this.#in = opts.metrics.counter("adaos_bridge_in_total", "Envelopes the bridge took from a transport onto the bus.");
     this.#dropped = opts.metrics.counter("adaos_bridge_dropped_total", "Envelopes the bridge did not forward, by reason.");
+    this.#requests = new RequestRelay({
+      bus: opts.bus,
+      transport: opts.transport,
+      nodeId: opts.nodeId,
+      logger: opts.logger,
+      metrics: opts.metrics,
+      clock: opts.clock ?? systemClock,
+      timeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      catalog: opts.catalog,
+      fromWire: (id) => this.#fromWire.seen(id),
+    });
   }
 
   async start(): Promise<void> {
@@ -70,7 +97,7 @@ export class Bridge implements Component {
   /** Subscribe the inbound patterns on the transport; resolves once the broker has them. */
   async startInbound(): Promise<void> {
     for (const pattern of this.opts.routes.inbound) {
-      this.#wireSubs.push(await this.opts.transport.subscribe(pattern, (m) => this.#inbound(m.envelope)));
+      this.#wireSubs.push(await this.opts.transport.subscribe(pattern, (m) => this.#received(m)));
     }
   }
 
@@ -87,6 +114,11 @@ export class Bridge implements Component {
     const rule = this.#rules.find((r) => r.kinds.includes(envelope.kind) && matches(r.tokens, tokens));
     const subject = rule?.subject(envelope);
     if (subject === undefined) return;
+    if (isBusRequest(envelope)) {
+      this.#requests.forward(subject, envelope);
+      this.#out.inc();
+      return;
+    }
     const failed = (err: unknown): void => {
       this.#dropped.inc({ reason: "publish_failed" });
       this.opts.logger.warn({ err, id: envelope.id, event: envelope.event_name, subject }, "bridge could not send an envelope");
@@ -100,11 +132,20 @@ export class Bridge implements Component {
     }
   }
 
-  #inbound(envelope: Envelope): void {
+  #received(message: Message): void {
+    const { envelope } = message;
     if (originNode(envelope.source) === this.opts.nodeId) {
       this.#dropped.inc({ reason: "own_origin" });
       return;
     }
+    if (envelope.kind !== "command") return this.#inbound(envelope);
+    const addressed = { ...envelope, headers: { ...envelope.headers, [HEADER.target]: this.opts.nodeId } };
+    if (message.replyTo === undefined) return this.#inbound(addressed);
+    this.#in.inc();
+    this.#requests.answer(message, addressed);
+  }
+
+  #inbound(envelope: Envelope): void {
     this.#fromWire.seen(envelope.id);
     const { inbox } = this.opts;
     const key = inboxKey(envelope);

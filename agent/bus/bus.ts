@@ -41,6 +41,9 @@ export interface SettledResult extends PublishResult {
   readonly failed: number;
 }
 
+/** How long a request waits for its reply unless told otherwise (config bus.request_timeout_ms has the same default). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
 export interface RequestOptions {
   readonly timeoutMs?: number;
 }

@@ -22,6 +22,7 @@ import { checkEnvelope } from "../registry/check.js";
 import type {
   Bus, Handler, PublishOptions, PublishResult, RejectHook, RejectReason, ReplyInit, RequestOptions, SettledResult, SubscribeOptions, Subscription,
 } from "./bus.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "./bus.js";
 import { DedupWindow } from "./dedup.js";
 import { matches, patternTokens, subjectTokens } from "./subject.js";
 import { PriorityQueue } from "./priority-queue.js";
@@ -250,7 +251,7 @@ export class LocalBus implements Bus, Component {
     if (typeof data !== "object" || data === null) return Promise.reject(new EnvelopeInvalidError("a request must be an envelope object"));
     const request = data as Envelope;
     const inbox = `${INBOX_PREFIX}.${typeof request.id === "string" ? request.id : "x"}`;
-    const timeoutMs = options.timeoutMs ?? this.opts.requestTimeoutMs ?? 5000;
+    const timeoutMs = options.timeoutMs ?? this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     return new Promise<Envelope>((resolve, reject) => {
       const settle = (fn: () => void): void => {
         timer.cancel();

@@ -19,8 +19,8 @@ export interface RawConfig {
   root: { urls: string[]; leaf_urls: string[]; jetstream_domain: string; user: string | null; password: string | null };
   /** The hub's embedded MQTT broker. */
   mqtt: { port: number; host: string };
-  /** A member's way to its hub: links in order of preference, and its password (null: the subnet token). */
-  hub: { urls: string[]; password: string | null };
+  /** A member's way to its hub: links in order of preference, the hub's id (null: unknown) and its password (null: the subnet token). */
+  hub: { urls: string[]; id: string | null; password: string | null };
   /** Store-and-forward of envelopes leaving this node (agent/outbox/). */
   outbox: {
     uplink: string[]; max_rows: number; max_bytes: number; ttl_s: number; batch: number;

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 // ajv standalone code loads its runtime helpers with require().
 const require = createRequire(import.meta.url);
 const v_config = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[a-z0-9][a-z0-9_-]{0,62}$", "u");
@@ -15,7 +15,7 @@ const pattern5 = new RegExp("^(nats|tls)://\\S+$", "u");
 const pattern6 = new RegExp("^(nats-leaf|nats|tls|ws|wss)://\\S+$", "u");
 const pattern7 = new RegExp("^[A-Za-z0-9_-]{1,64}$", "u");
 const pattern8 = new RegExp("^(nats|mqtt)://[^\\s]+$", "u");
-const pattern9 = new RegExp("^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$", "u");
+const pattern10 = new RegExp("^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="adaos-edge.agent-config.v1" */;
@@ -1005,11 +1005,14 @@ if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
 if(data34.urls === undefined){
 data34.urls = [];
 }
+if(data34.id === undefined){
+data34.id = null;
+}
 if(data34.password === undefined){
 data34.password = null;
 }
 for(const key7 in data34){
-if(!((key7 === "urls") || (key7 === "password"))){
+if(!(((key7 === "urls") || (key7 === "id")) || (key7 === "password"))){
 const err75 = {instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err75];
@@ -1069,9 +1072,9 @@ vErrors.push(err79);
 }
 errors++;
 }
-let data37 = data34.password;
+let data37 = data34.id;
 if((typeof data37 !== "string") && (data37 !== null)){
-const err80 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/type",keyword:"type",params:{type: schema31.properties.hub.properties.password.type},message:"must be string,null"};
+const err80 = {instancePath:instancePath+"/hub/id",schemaPath:"#/properties/hub/properties/id/type",keyword:"type",params:{type: schema31.properties.hub.properties.id.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1081,8 +1084,8 @@ vErrors.push(err80);
 errors++;
 }
 if(typeof data37 === "string"){
-if(func2(data37) > 256){
-const err81 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(!pattern4.test(data37)){
+const err81 = {instancePath:instancePath+"/hub/id",schemaPath:"#/properties/hub/properties/id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,62}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,62}$"+"\""};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1091,8 +1094,10 @@ vErrors.push(err81);
 }
 errors++;
 }
-if(func2(data37) < 8){
-const err82 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/minLength",keyword:"minLength",params:{limit: 8},message:"must NOT have fewer than 8 characters"};
+}
+let data38 = data34.password;
+if((typeof data38 !== "string") && (data38 !== null)){
+const err82 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/type",keyword:"type",params:{type: schema31.properties.hub.properties.password.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1101,10 +1106,9 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-}
-else {
-const err83 = {instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data38 === "string"){
+if(func2(data38) > 256){
+const err83 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1113,38 +1117,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-let data38 = data.outbox;
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.uplink === undefined){
-data38.uplink = ["telemetry.>","system.>","scenario.completed"];
-}
-if(data38.max_rows === undefined){
-data38.max_rows = 1000000;
-}
-if(data38.max_bytes === undefined){
-data38.max_bytes = 268435456;
-}
-if(data38.ttl_s === undefined){
-data38.ttl_s = 7200;
-}
-if(data38.batch === undefined){
-data38.batch = 256;
-}
-if(data38.retry_base_ms === undefined){
-data38.retry_base_ms = 500;
-}
-if(data38.retry_cap_ms === undefined){
-data38.retry_cap_ms = 30000;
-}
-if(data38.probe_interval_ms === undefined){
-data38.probe_interval_ms = 250;
-}
-if(data38.dlq_max_rows === undefined){
-data38.dlq_max_rows = 100000;
-}
-for(const key8 in data38){
-if(!(func1.call(schema31.properties.outbox.properties, key8))){
-const err84 = {instancePath:instancePath+"/outbox",schemaPath:"#/properties/outbox/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(func2(data38) < 8){
+const err84 = {instancePath:instancePath+"/hub/password",schemaPath:"#/properties/hub/properties/password/minLength",keyword:"minLength",params:{limit: 8},message:"must NOT have fewer than 8 characters"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1154,14 +1128,9 @@ vErrors.push(err84);
 errors++;
 }
 }
-let data39 = data38.uplink;
-if(Array.isArray(data39)){
-const len3 = data39.length;
-for(let i3=0; i3<len3; i3++){
-let data40 = data39[i3];
-if(typeof data40 === "string"){
-if(!pattern9.test(data40)){
-const err85 = {instancePath:instancePath+"/outbox/uplink/" + i3,schemaPath:"#/properties/outbox/properties/uplink/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"+"\""};
+}
+else {
+const err85 = {instancePath:instancePath+"/hub",schemaPath:"#/properties/hub/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1170,9 +1139,38 @@ vErrors.push(err85);
 }
 errors++;
 }
+let data39 = data.outbox;
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.uplink === undefined){
+data39.uplink = ["telemetry.>","system.>","scenario.completed"];
 }
-else {
-const err86 = {instancePath:instancePath+"/outbox/uplink/" + i3,schemaPath:"#/properties/outbox/properties/uplink/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data39.max_rows === undefined){
+data39.max_rows = 1000000;
+}
+if(data39.max_bytes === undefined){
+data39.max_bytes = 268435456;
+}
+if(data39.ttl_s === undefined){
+data39.ttl_s = 7200;
+}
+if(data39.batch === undefined){
+data39.batch = 256;
+}
+if(data39.retry_base_ms === undefined){
+data39.retry_base_ms = 500;
+}
+if(data39.retry_cap_ms === undefined){
+data39.retry_cap_ms = 30000;
+}
+if(data39.probe_interval_ms === undefined){
+data39.probe_interval_ms = 250;
+}
+if(data39.dlq_max_rows === undefined){
+data39.dlq_max_rows = 100000;
+}
+for(const key8 in data39){
+if(!(func1.call(schema31.properties.outbox.properties, key8))){
+const err86 = {instancePath:instancePath+"/outbox",schemaPath:"#/properties/outbox/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1182,9 +1180,14 @@ vErrors.push(err86);
 errors++;
 }
 }
-}
-else {
-const err87 = {instancePath:instancePath+"/outbox/uplink",schemaPath:"#/properties/outbox/properties/uplink/type",keyword:"type",params:{type: "array"},message:"must be array"};
+let data40 = data39.uplink;
+if(Array.isArray(data40)){
+const len3 = data40.length;
+for(let i3=0; i3<len3; i3++){
+let data41 = data40[i3];
+if(typeof data41 === "string"){
+if(!pattern10.test(data41)){
+const err87 = {instancePath:instancePath+"/outbox/uplink/" + i3,schemaPath:"#/properties/outbox/properties/uplink/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"+"\""};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1193,9 +1196,9 @@ vErrors.push(err87);
 }
 errors++;
 }
-let data41 = data38.max_rows;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-const err88 = {instancePath:instancePath+"/outbox/max_rows",schemaPath:"#/properties/outbox/properties/max_rows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err88 = {instancePath:instancePath+"/outbox/uplink/" + i3,schemaPath:"#/properties/outbox/properties/uplink/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1204,9 +1207,10 @@ vErrors.push(err88);
 }
 errors++;
 }
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 > 100000000 || isNaN(data41)){
-const err89 = {instancePath:instancePath+"/outbox/max_rows",schemaPath:"#/properties/outbox/properties/max_rows/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000000},message:"must be <= 100000000"};
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/outbox/uplink",schemaPath:"#/properties/outbox/properties/uplink/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1215,8 +1219,9 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data41 < 1 || isNaN(data41)){
-const err90 = {instancePath:instancePath+"/outbox/max_rows",schemaPath:"#/properties/outbox/properties/max_rows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+let data42 = data39.max_rows;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err90 = {instancePath:instancePath+"/outbox/max_rows",schemaPath:"#/properties/outbox/properties/max_rows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1225,10 +1230,9 @@ vErrors.push(err90);
 }
 errors++;
 }
-}
-let data42 = data38.max_bytes;
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err91 = {instancePath:instancePath+"/outbox/max_bytes",schemaPath:"#/properties/outbox/properties/max_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 100000000 || isNaN(data42)){
+const err91 = {instancePath:instancePath+"/outbox/max_rows",schemaPath:"#/properties/outbox/properties/max_rows/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000000},message:"must be <= 100000000"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1237,9 +1241,8 @@ vErrors.push(err91);
 }
 errors++;
 }
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 68719476736 || isNaN(data42)){
-const err92 = {instancePath:instancePath+"/outbox/max_bytes",schemaPath:"#/properties/outbox/properties/max_bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 68719476736},message:"must be <= 68719476736"};
+if(data42 < 1 || isNaN(data42)){
+const err92 = {instancePath:instancePath+"/outbox/max_rows",schemaPath:"#/properties/outbox/properties/max_rows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1248,8 +1251,10 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(data42 < 1024 || isNaN(data42)){
-const err93 = {instancePath:instancePath+"/outbox/max_bytes",schemaPath:"#/properties/outbox/properties/max_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+}
+let data43 = data39.max_bytes;
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err93 = {instancePath:instancePath+"/outbox/max_bytes",schemaPath:"#/properties/outbox/properties/max_bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1258,10 +1263,9 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-let data43 = data38.ttl_s;
-if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
-const err94 = {instancePath:instancePath+"/outbox/ttl_s",schemaPath:"#/properties/outbox/properties/ttl_s/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 68719476736 || isNaN(data43)){
+const err94 = {instancePath:instancePath+"/outbox/max_bytes",schemaPath:"#/properties/outbox/properties/max_bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 68719476736},message:"must be <= 68719476736"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1270,9 +1274,8 @@ vErrors.push(err94);
 }
 errors++;
 }
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 > 2592000 || isNaN(data43)){
-const err95 = {instancePath:instancePath+"/outbox/ttl_s",schemaPath:"#/properties/outbox/properties/ttl_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+if(data43 < 1024 || isNaN(data43)){
+const err95 = {instancePath:instancePath+"/outbox/max_bytes",schemaPath:"#/properties/outbox/properties/max_bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1281,8 +1284,10 @@ vErrors.push(err95);
 }
 errors++;
 }
-if(data43 < 1 || isNaN(data43)){
-const err96 = {instancePath:instancePath+"/outbox/ttl_s",schemaPath:"#/properties/outbox/properties/ttl_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data44 = data39.ttl_s;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err96 = {instancePath:instancePath+"/outbox/ttl_s",schemaPath:"#/properties/outbox/properties/ttl_s/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1291,10 +1296,9 @@ vErrors.push(err96);
 }
 errors++;
 }
-}
-let data44 = data38.batch;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err97 = {instancePath:instancePath+"/outbox/batch",schemaPath:"#/properties/outbox/properties/batch/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 2592000 || isNaN(data44)){
+const err97 = {instancePath:instancePath+"/outbox/ttl_s",schemaPath:"#/properties/outbox/properties/ttl_s/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1303,9 +1307,8 @@ vErrors.push(err97);
 }
 errors++;
 }
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 10000 || isNaN(data44)){
-const err98 = {instancePath:instancePath+"/outbox/batch",schemaPath:"#/properties/outbox/properties/batch/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data44 < 1 || isNaN(data44)){
+const err98 = {instancePath:instancePath+"/outbox/ttl_s",schemaPath:"#/properties/outbox/properties/ttl_s/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1314,8 +1317,10 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data44 < 1 || isNaN(data44)){
-const err99 = {instancePath:instancePath+"/outbox/batch",schemaPath:"#/properties/outbox/properties/batch/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data45 = data39.batch;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err99 = {instancePath:instancePath+"/outbox/batch",schemaPath:"#/properties/outbox/properties/batch/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1324,10 +1329,9 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-let data45 = data38.retry_base_ms;
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err100 = {instancePath:instancePath+"/outbox/retry_base_ms",schemaPath:"#/properties/outbox/properties/retry_base_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 > 10000 || isNaN(data45)){
+const err100 = {instancePath:instancePath+"/outbox/batch",schemaPath:"#/properties/outbox/properties/batch/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1336,9 +1340,8 @@ vErrors.push(err100);
 }
 errors++;
 }
-if((typeof data45 == "number") && (isFinite(data45))){
-if(data45 > 60000 || isNaN(data45)){
-const err101 = {instancePath:instancePath+"/outbox/retry_base_ms",schemaPath:"#/properties/outbox/properties/retry_base_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(data45 < 1 || isNaN(data45)){
+const err101 = {instancePath:instancePath+"/outbox/batch",schemaPath:"#/properties/outbox/properties/batch/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1347,8 +1350,10 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(data45 < 1 || isNaN(data45)){
-const err102 = {instancePath:instancePath+"/outbox/retry_base_ms",schemaPath:"#/properties/outbox/properties/retry_base_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data46 = data39.retry_base_ms;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err102 = {instancePath:instancePath+"/outbox/retry_base_ms",schemaPath:"#/properties/outbox/properties/retry_base_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1357,10 +1362,9 @@ vErrors.push(err102);
 }
 errors++;
 }
-}
-let data46 = data38.retry_cap_ms;
-if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
-const err103 = {instancePath:instancePath+"/outbox/retry_cap_ms",schemaPath:"#/properties/outbox/properties/retry_cap_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 > 60000 || isNaN(data46)){
+const err103 = {instancePath:instancePath+"/outbox/retry_base_ms",schemaPath:"#/properties/outbox/properties/retry_base_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1369,9 +1373,8 @@ vErrors.push(err103);
 }
 errors++;
 }
-if((typeof data46 == "number") && (isFinite(data46))){
-if(data46 > 3600000 || isNaN(data46)){
-const err104 = {instancePath:instancePath+"/outbox/retry_cap_ms",schemaPath:"#/properties/outbox/properties/retry_cap_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"};
+if(data46 < 1 || isNaN(data46)){
+const err104 = {instancePath:instancePath+"/outbox/retry_base_ms",schemaPath:"#/properties/outbox/properties/retry_base_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1380,8 +1383,10 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(data46 < 1 || isNaN(data46)){
-const err105 = {instancePath:instancePath+"/outbox/retry_cap_ms",schemaPath:"#/properties/outbox/properties/retry_cap_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data47 = data39.retry_cap_ms;
+if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
+const err105 = {instancePath:instancePath+"/outbox/retry_cap_ms",schemaPath:"#/properties/outbox/properties/retry_cap_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1390,10 +1395,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-let data47 = data38.probe_interval_ms;
-if(!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))){
-const err106 = {instancePath:instancePath+"/outbox/probe_interval_ms",schemaPath:"#/properties/outbox/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 > 3600000 || isNaN(data47)){
+const err106 = {instancePath:instancePath+"/outbox/retry_cap_ms",schemaPath:"#/properties/outbox/properties/retry_cap_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1402,9 +1406,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-if((typeof data47 == "number") && (isFinite(data47))){
-if(data47 > 60000 || isNaN(data47)){
-const err107 = {instancePath:instancePath+"/outbox/probe_interval_ms",schemaPath:"#/properties/outbox/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(data47 < 1 || isNaN(data47)){
+const err107 = {instancePath:instancePath+"/outbox/retry_cap_ms",schemaPath:"#/properties/outbox/properties/retry_cap_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1413,8 +1416,10 @@ vErrors.push(err107);
 }
 errors++;
 }
-if(data47 < 10 || isNaN(data47)){
-const err108 = {instancePath:instancePath+"/outbox/probe_interval_ms",schemaPath:"#/properties/outbox/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"};
+}
+let data48 = data39.probe_interval_ms;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err108 = {instancePath:instancePath+"/outbox/probe_interval_ms",schemaPath:"#/properties/outbox/properties/probe_interval_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1423,10 +1428,9 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-let data48 = data38.dlq_max_rows;
-if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err109 = {instancePath:instancePath+"/outbox/dlq_max_rows",schemaPath:"#/properties/outbox/properties/dlq_max_rows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 > 60000 || isNaN(data48)){
+const err109 = {instancePath:instancePath+"/outbox/probe_interval_ms",schemaPath:"#/properties/outbox/properties/probe_interval_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1435,9 +1439,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-if((typeof data48 == "number") && (isFinite(data48))){
-if(data48 > 100000000 || isNaN(data48)){
-const err110 = {instancePath:instancePath+"/outbox/dlq_max_rows",schemaPath:"#/properties/outbox/properties/dlq_max_rows/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000000},message:"must be <= 100000000"};
+if(data48 < 10 || isNaN(data48)){
+const err110 = {instancePath:instancePath+"/outbox/probe_interval_ms",schemaPath:"#/properties/outbox/properties/probe_interval_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1446,8 +1449,10 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(data48 < 1 || isNaN(data48)){
-const err111 = {instancePath:instancePath+"/outbox/dlq_max_rows",schemaPath:"#/properties/outbox/properties/dlq_max_rows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data49 = data39.dlq_max_rows;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err111 = {instancePath:instancePath+"/outbox/dlq_max_rows",schemaPath:"#/properties/outbox/properties/dlq_max_rows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1456,10 +1461,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-}
-else {
-const err112 = {instancePath:instancePath+"/outbox",schemaPath:"#/properties/outbox/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 > 100000000 || isNaN(data49)){
+const err112 = {instancePath:instancePath+"/outbox/dlq_max_rows",schemaPath:"#/properties/outbox/properties/dlq_max_rows/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000000},message:"must be <= 100000000"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1468,17 +1472,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-let data49 = data.inbox;
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-if(data49.window === undefined){
-data49.window = 100000;
-}
-if(data49.max_attempts === undefined){
-data49.max_attempts = 5;
-}
-for(const key9 in data49){
-if(!((key9 === "window") || (key9 === "max_attempts"))){
-const err113 = {instancePath:instancePath+"/inbox",schemaPath:"#/properties/inbox/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(data49 < 1 || isNaN(data49)){
+const err113 = {instancePath:instancePath+"/outbox/dlq_max_rows",schemaPath:"#/properties/outbox/properties/dlq_max_rows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1488,9 +1483,9 @@ vErrors.push(err113);
 errors++;
 }
 }
-let data50 = data49.window;
-if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
-const err114 = {instancePath:instancePath+"/inbox/window",schemaPath:"#/properties/inbox/properties/window/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err114 = {instancePath:instancePath+"/outbox",schemaPath:"#/properties/outbox/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1499,9 +1494,17 @@ vErrors.push(err114);
 }
 errors++;
 }
-if((typeof data50 == "number") && (isFinite(data50))){
-if(data50 > 100000000 || isNaN(data50)){
-const err115 = {instancePath:instancePath+"/inbox/window",schemaPath:"#/properties/inbox/properties/window/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000000},message:"must be <= 100000000"};
+let data50 = data.inbox;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.window === undefined){
+data50.window = 100000;
+}
+if(data50.max_attempts === undefined){
+data50.max_attempts = 5;
+}
+for(const key9 in data50){
+if(!((key9 === "window") || (key9 === "max_attempts"))){
+const err115 = {instancePath:instancePath+"/inbox",schemaPath:"#/properties/inbox/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1510,8 +1513,10 @@ vErrors.push(err115);
 }
 errors++;
 }
-if(data50 < 100 || isNaN(data50)){
-const err116 = {instancePath:instancePath+"/inbox/window",schemaPath:"#/properties/inbox/properties/window/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+}
+let data51 = data50.window;
+if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
+const err116 = {instancePath:instancePath+"/inbox/window",schemaPath:"#/properties/inbox/properties/window/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1520,10 +1525,9 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-let data51 = data49.max_attempts;
-if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
-const err117 = {instancePath:instancePath+"/inbox/max_attempts",schemaPath:"#/properties/inbox/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data51 == "number") && (isFinite(data51))){
+if(data51 > 100000000 || isNaN(data51)){
+const err117 = {instancePath:instancePath+"/inbox/window",schemaPath:"#/properties/inbox/properties/window/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000000},message:"must be <= 100000000"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1532,9 +1536,8 @@ vErrors.push(err117);
 }
 errors++;
 }
-if((typeof data51 == "number") && (isFinite(data51))){
-if(data51 > 1000 || isNaN(data51)){
-const err118 = {instancePath:instancePath+"/inbox/max_attempts",schemaPath:"#/properties/inbox/properties/max_attempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(data51 < 100 || isNaN(data51)){
+const err118 = {instancePath:instancePath+"/inbox/window",schemaPath:"#/properties/inbox/properties/window/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1543,8 +1546,10 @@ vErrors.push(err118);
 }
 errors++;
 }
-if(data51 < 1 || isNaN(data51)){
-const err119 = {instancePath:instancePath+"/inbox/max_attempts",schemaPath:"#/properties/inbox/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data52 = data50.max_attempts;
+if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
+const err119 = {instancePath:instancePath+"/inbox/max_attempts",schemaPath:"#/properties/inbox/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1553,10 +1558,9 @@ vErrors.push(err119);
 }
 errors++;
 }
-}
-}
-else {
-const err120 = {instancePath:instancePath+"/inbox",schemaPath:"#/properties/inbox/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data52 == "number") && (isFinite(data52))){
+if(data52 > 1000 || isNaN(data52)){
+const err120 = {instancePath:instancePath+"/inbox/max_attempts",schemaPath:"#/properties/inbox/properties/max_attempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1565,9 +1569,8 @@ vErrors.push(err120);
 }
 errors++;
 }
-let data52 = data.shutdown_timeout_ms;
-if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
-const err121 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data52 < 1 || isNaN(data52)){
+const err121 = {instancePath:instancePath+"/inbox/max_attempts",schemaPath:"#/properties/inbox/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1576,9 +1579,10 @@ vErrors.push(err121);
 }
 errors++;
 }
-if((typeof data52 == "number") && (isFinite(data52))){
-if(data52 > 60000 || isNaN(data52)){
-const err122 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+}
+}
+else {
+const err122 = {instancePath:instancePath+"/inbox",schemaPath:"#/properties/inbox/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1587,8 +1591,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-if(data52 < 100 || isNaN(data52)){
-const err123 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+let data53 = data.shutdown_timeout_ms;
+if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
+const err123 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1597,15 +1602,36 @@ vErrors.push(err123);
 }
 errors++;
 }
-}
-}
-else {
-const err124 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data53 == "number") && (isFinite(data53))){
+if(data53 > 60000 || isNaN(data53)){
+const err124 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
 if(vErrors === null){
 vErrors = [err124];
 }
 else {
 vErrors.push(err124);
+}
+errors++;
+}
+if(data53 < 100 || isNaN(data53)){
+const err125 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+}
+else {
+const err126 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
 }
 errors++;
 }
