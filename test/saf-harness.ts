@@ -27,6 +27,8 @@ export interface OutboxStatsBody {
 
 export interface HubProcess {
   readonly url: string;
+  /** The secret `nodes add` printed for each member given to makeHub. */
+  readonly secrets: ReadonlyMap<string, string>;
   readonly dataDir: string;
   readonly natsPort: number;
   readonly mqttPort: number;
@@ -38,15 +40,19 @@ export interface HubProcess {
 /** A hub whose nats-server is a leafnode of `root`; `nodes add` for the members first. */
 export async function makeHub(t: After, root: RootCluster | undefined, members: readonly string[], env: Record<string, string> = {}): Promise<HubProcess> {
   const dataDir = tempDir(t, "adaos-saf-hub-");
+  const secrets = new Map<string, string>();
   for (const m of members) {
     const add = runCli(t, ["nodes", "add", m, "--data-dir", dataDir]);
     if ((await add.exited) !== 0) throw new Error(`nodes add ${m}: ${add.stderr()}`);
+    const secret = /password (\S+)/.exec(add.stdout())?.[1];
+    if (secret === undefined) throw new Error(`nodes add ${m} printed no secret: ${add.stdout()}`);
+    secrets.set(m, secret);
   }
   const [apiPort, natsPort, mqttPort, monitorPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const url = `http://127.0.0.1:${apiPort}`;
   let proc: Proc | undefined;
   const hub: HubProcess = {
-    url, dataDir, natsPort, mqttPort,
+    url, dataDir, natsPort, mqttPort, secrets,
     proc: () => {
       if (proc === undefined) throw new Error("the hub was never started");
       return proc;
@@ -76,8 +82,12 @@ export async function makeHub(t: After, root: RootCluster | undefined, members: 
   return hub;
 }
 
+/** A member of `hub`, logging in with the secret `nodes add` issued it, else (first-setup mode) the subnet token. */
 export function startMember(t: After, hub: HubProcess, nodeId: string, env: Record<string, string> = {}): Promise<RunningAgent> {
-  return startAgent(t, ["--role", "member", "--node-id", nodeId, "--hub", `nats://127.0.0.1:${hub.natsPort},mqtt://127.0.0.1:${hub.mqttPort}`], { ADAOS_EDGE_TOKEN: TOKEN, ADAOS_EDGE_LOG_LEVEL: "info", ...env });
+  const secret = hub.secrets.get(nodeId);
+  return startAgent(t, ["--role", "member", "--node-id", nodeId, "--hub", `nats://127.0.0.1:${hub.natsPort},mqtt://127.0.0.1:${hub.mqttPort}`], {
+    ADAOS_EDGE_TOKEN: TOKEN, ADAOS_EDGE_LOG_LEVEL: "info", ...(secret === undefined ? {} : { ADAOS_EDGE_HUB_PASSWORD: secret }), ...env,
+  });
 }
 
 async function api(url: string, path: string, body?: unknown): Promise<unknown> {
