@@ -18,6 +18,7 @@ import { MqttTransport } from "../transport/mqtt.js";
 import { NatsTransport } from "../transport/nats.js";
 import { Uplink } from "../outbox/uplink.js";
 import { invalidToDlq } from "../outbox/invalid-to-dlq.js";
+import { AnswerCache } from "../bridge/answer-cache.js";
 import { LinkedBridge } from "./linked-bridge.js";
 import type { RoleDeps, RoleParts } from "./role.js";
 import { hasRoot, RootLink, type RootRoute } from "./root-link.js";
@@ -60,6 +61,8 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
   const routes = hubRoutes(hubId, []);
   const linkLogger = componentLogger(deps.logger, "link");
   const onInvalid = invalidToDlq(store.dlq, linkLogger);
+  // One for both bridges: a member's request resent on its other link gets the first answer.
+  const answers = new AnswerCache(clock);
   const mqttLink = new LinkedBridge({
     name: "hub-link:mqtt",
     makeTransport: () => {
@@ -72,7 +75,7 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
       });
     },
     bus, nodeId: hubId, routes, logger: linkLogger, metrics, inbox: store.inbox,
-    requestTimeoutMs: config.bus.request_timeout_ms, catalog,
+    requestTimeoutMs: config.bus.request_timeout_ms, catalog, answers,
   });
   const natsLink = new LinkedBridge({
     name: "hub-link:nats",
@@ -81,7 +84,7 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
       return new NatsTransport({ servers: natsd.url, user: hubId, pass: hubPassword, name: `${hubId}-agent`, catalog, logger: linkLogger, metrics, onInvalid });
     },
     bus, nodeId: hubId, routes, logger: linkLogger, metrics, inbox: store.inbox,
-    requestTimeoutMs: config.bus.request_timeout_ms, catalog,
+    requestTimeoutMs: config.bus.request_timeout_ms, catalog, answers,
   });
 
   const rootLogger = componentLogger(deps.logger, "root");

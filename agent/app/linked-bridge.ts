@@ -15,7 +15,7 @@ import type { Transport } from "../transport/transport.js";
 /** The hub's links go to its own brokers on loopback: anything slower than this is a fault. */
 export const LOCAL_CONNECT_TIMEOUT_MS = 10_000;
 
-export interface LinkedBridgeOptions extends Pick<BridgeOptions, "send" | "inbox" | "requestTimeoutMs" | "catalog"> {
+export interface LinkedBridgeOptions extends Pick<BridgeOptions, "send" | "inbox" | "requestTimeoutMs" | "catalog" | "answers"> {
   readonly name: string;
   readonly makeTransport: () => Transport | undefined;
   readonly bus: Bus;

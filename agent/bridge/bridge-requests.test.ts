@@ -20,6 +20,7 @@ import { matches, patternTokens, subjectTokens } from "../bus/subject.js";
 import { memberPermissions } from "../natsd/permissions.js";
 import { MemoryCatalog, entry } from "../registry/memory-catalog.js";
 import { topicOf } from "../transport/names.js";
+import { AnswerCache } from "./answer-cache.js";
 import { Bridge, type BridgeOptions } from "./bridge.js";
 import { hubRoutes, memberRoutes, type BridgeRoutes } from "./routes.js";
 
@@ -224,4 +225,53 @@ test("member → hub: a plain command addressed to the hub is published on the s
   await until("the hub to take it in", () => got[0]);
   assert.equal(got[0]?.headers.target, HUB);
   assert.equal(hub.broker.published.length + hub.asked.length, 0, "not sent on to anyone");
+});
+
+test("hub: a request sent again on its other link (same id, after a switch) gets the first answer; the handler runs once", async () => {
+  const metrics = new MetricsRegistry();
+  const clock = new ManualClock();
+  const bus = new LocalBus({ catalog, logger: silentLogger(), metrics, source: `agent://hub/${HUB}` });
+  const answers = new AnswerCache(clock);
+  const links = await Promise.all(["nats", "mqtt"].map(async (name) => {
+    const broker = new FakeBroker(name as "nats" | "mqtt", `${name}://hub`, clock);
+    const transport = new FakeTransport(broker);
+    await transport.connect(AbortSignal.timeout(1000));
+    await new Bridge({ bus, transport, nodeId: HUB, routes: hubRoutes(HUB, []), logger: silentLogger(), metrics, catalog, answers }).start();
+    return { broker, transport };
+  }));
+  let runs = 0;
+  let release = (): void => undefined;
+  bus.subscribe("test.ask", async (e) => {
+    runs++;
+    await new Promise<void>((r) => (release = r)); // still working when the resend arrives
+    bus.reply(e, { event_name: "test.ask.result", version: 1, payload: { ok: true, answer: "noon" } });
+  });
+  const request = ask("agent://member/tv", HUB);
+  const [nats, mqtt] = links as [(typeof links)[0], (typeof links)[0]];
+  nats.transport.receive({ subject: `ada.hub.${HUB}.req.test.ask`, envelope: request, replyTo: "_INBOX.tv.1" });
+  await until("the handler running", () => (runs === 1 ? true : undefined));
+  mqtt.transport.receive({ subject: `ada.hub.${HUB}.req.test.ask`, envelope: request, replyTo: "_INBOX.tv.2" });
+  await tick();
+  release();
+  const onMqtt = await until("the reply on the new link", () => mqtt.broker.published.find((p) => p.subject === "_INBOX.tv.2"));
+  const onNats = await until("the reply on the old link", () => nats.broker.published.find((p) => p.subject === "_INBOX.tv.1"));
+  assert.equal(onMqtt.envelope.id, onNats.envelope.id, "one answer, sent on both links");
+  assert.equal(onMqtt.envelope.causation_id, request.id);
+  assert.equal(runs, 1);
+  assert.equal(metrics.counter("adaos_bridge_requests_total", "").get({ direction: "in", outcome: "repeat" }), 1);
+});
+
+test("answer cache: entries expire after their ttl and the oldest go beyond the bound", async () => {
+  const clock = new ManualClock();
+  const cache = new AnswerCache(clock, 1000, 2);
+  const reply = createEnvelope({ event_name: "test.ask.result", version: 1, kind: "reply", source: "s", payload: { ok: true } });
+  const ask1 = () => Promise.resolve(reply);
+  assert.equal(cache.get("a", ask1).repeat, false);
+  assert.equal(cache.get("a", ask1).repeat, true);
+  cache.get("b", ask1);
+  cache.get("c", ask1); // over the bound: "a" goes
+  assert.equal(cache.get("a", ask1).repeat, false);
+  clock.advance(1000);
+  assert.equal(cache.get("c", ask1).repeat, false, "expired");
+  await assert.doesNotReject(cache.get("z", () => Promise.reject(new Error("no"))).answer.catch(() => undefined));
 });

@@ -26,6 +26,7 @@ import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { EventCatalog } from "../registry/catalog.js";
 import type { Message, Transport } from "../transport/transport.js";
 import { errorCode, errorReply } from "./error-reply.js";
+import type { AnswerCache } from "./answer-cache.js";
 
 export interface RequestRelayOptions {
   readonly bus: Bus;
@@ -40,6 +41,8 @@ export interface RequestRelayOptions {
   readonly catalog: EventCatalog | undefined;
   /** Marks an envelope id as taken from the wire, so the bridge never sends it back out. */
   readonly fromWire: (id: string) => void;
+  /** Answers by request id, shared by a hub's bridges. */
+  readonly answers: AnswerCache;
 }
 
 /** A bus request: a command the bus published with its reply inbox. */
@@ -99,8 +102,11 @@ export class RequestRelay {
   answer(message: Message, request: Envelope): void {
     const { bus, logger, catalog, clock } = this.opts;
     this.opts.fromWire(request.id);
-    // bus.request() replaces reply_to with this bus's own inbox.
-    bus.request(request, { timeoutMs: this.#timeout(request) })
+    // bus.request() replaces reply_to with this bus's own inbox. A request sent again after a link
+    // switch gets the first asking's answer (answer-cache.ts).
+    const { answer, repeat } = this.opts.answers.get(request.id, () => bus.request(request, { timeoutMs: this.#timeout(request) }));
+    if (repeat) this.#requests.inc({ direction: "in", outcome: "repeat" });
+    answer
       .then(
         (reply) => this.#reply(message, reply, "ok"),
         (err: unknown) => {

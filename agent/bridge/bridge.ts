@@ -26,6 +26,7 @@ import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { Message, Transport, TransportSubscription } from "../transport/transport.js";
 import { inboxKey, type Inbox } from "../outbox/inbox.js";
 import type { EventCatalog } from "../registry/catalog.js";
+import { AnswerCache } from "./answer-cache.js";
 import { isBusRequest, RequestRelay } from "./bridge-requests.js";
 import { originNode, type BridgeRoutes, type OutboundRule } from "./routes.js";
 
@@ -47,6 +48,8 @@ export interface BridgeOptions {
   readonly requestTimeoutMs?: number;
   /** The event registry, to answer a failed request with an error reply (error-reply.ts); without it such a request is not answered. */
   readonly catalog?: EventCatalog;
+  /** Answers to the other node's requests by id; share one between bridges that hear the same node (a hub's). */
+  readonly answers?: AnswerCache;
   readonly clock?: Clock;
 }
 
@@ -81,6 +84,7 @@ export class Bridge implements Component {
       timeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       catalog: opts.catalog,
       fromWire: (id) => this.#fromWire.seen(id),
+      answers: opts.answers ?? new AnswerCache(opts.clock ?? systemClock),
     });
   }
 
