@@ -11,7 +11,7 @@ import type { Logger } from "../core/logger.js";
 import type { DeadLetterInput, DeadReason } from "./dead-letters.js";
 import { MemoryDeadLetters } from "./memory-dead-letters.js";
 import type { Outbox, OutboxEntry, OutboxLimits, OutboxStats } from "./outbox.js";
-import { entryExpiry, EXPIRED_ERROR, overflowError, withLastError, zeroCounters, type OutboxCounters } from "./outbox-rules.js";
+import { newEntryFields, EXPIRED_ERROR, overflowError, withLastError, zeroCounters, type OutboxCounters } from "./outbox-rules.js";
 
 export interface MemoryOutboxOptions {
   readonly limits: OutboxLimits;
@@ -61,12 +61,7 @@ export class MemoryOutbox implements Outbox {
     const now = this.#clock.now();
     this.#add({
       seq: ++this.#lastSeq,
-      id: envelope.id,
-      subject,
-      priority: envelope.priority,
-      source: envelope.source,
-      enqueuedAt: now,
-      expiresAt: entryExpiry(envelope, now, this.#limits.ttlMs),
+      ...newEntryFields(subject, envelope, now, this.#limits.ttlMs),
       attempts: 0,
       lastError: undefined,
       eventName: envelope.event_name,

@@ -29,6 +29,18 @@ export function entryExpiry(envelope: Envelope<object>, now: number, ttlMs: numb
   return own === undefined || Number.isNaN(own) ? outbox : Math.min(outbox, own);
 }
 
+/** The fields of a new outbox entry both implementations store, taken from its envelope. */
+export function newEntryFields(subject: string, envelope: Envelope, now: number, ttlMs: number) {
+  return {
+    id: envelope.id,
+    subject,
+    priority: envelope.priority,
+    source: envelope.source,
+    enqueuedAt: now,
+    expiresAt: entryExpiry(envelope, now, ttlMs),
+  };
+}
+
 /** Why an entry was moved out for room, e.g. "outbox full (1000 rows / 256 MiB limit)". */
 export function overflowError(limits: OutboxLimits): string {
   return `outbox full (${limits.maxRows} rows / ${formatBytes(limits.maxBytes)} limit)`;

@@ -17,7 +17,7 @@ import { StorageError } from "../core/errors.js";
 import { silentLogger, type Logger } from "../core/logger.js";
 import type { Db } from "../store/sqlite.js";
 import type { Outbox, OutboxEntry, OutboxLimits, OutboxStats } from "./outbox.js";
-import { entryExpiry, EXPIRED_ERROR, MOVE_CHUNK, overflowError, zeroCounters, type OutboxCounters } from "./outbox-rules.js";
+import { newEntryFields, EXPIRED_ERROR, MOVE_CHUNK, overflowError, zeroCounters, type OutboxCounters } from "./outbox-rules.js";
 import { GroupCommit } from "./group-commit.js";
 import { guard, SqliteDeadLetters, storageError } from "./sqlite-dead-letters.js";
 
@@ -223,12 +223,7 @@ export class SqliteOutbox implements Outbox {
     const data = Buffer.from(JSON.stringify(envelope));
     const now = this.#clock.now();
     return {
-      id: envelope.id,
-      subject,
-      priority: envelope.priority,
-      source: envelope.source,
-      enqueuedAt: now,
-      expiresAt: entryExpiry(envelope, now, this.#limits.ttlMs),
+      ...newEntryFields(subject, envelope, now, this.#limits.ttlMs),
       bytes: data.length,
       data,
     };
