@@ -68,6 +68,8 @@ test("after a hub restart the directory has every node offline, back up at its n
   first.directory.announce(tvManifest());
   first.store.close();
   const again = setup(t, first.dir);
+  await again.directory.start();
+  t.after(() => void again.directory.stop());
   assert.equal(again.directory.snapshot()[0]?.online, false);
   again.clock.advance(60_000);
   assert.deepEqual(again.directory.heartbeat("tv", {}), { ok: true });

@@ -12,7 +12,7 @@ import type { Component } from "../core/component.js";
 import { createEnvelope } from "../core/envelope.js";
 import type { Logger } from "../core/logger.js";
 import type { DirectoryStore, NodeRecord } from "./directory-store.js";
-import { Liveness, type LivenessChange, type UpReason } from "./liveness.js";
+import { DEFAULT_TTL_MS, Liveness, type LivenessChange, type UpReason } from "./liveness.js";
 
 export interface DirectoryOptions {
   readonly store: DirectoryStore;
@@ -35,10 +35,11 @@ export class Directory implements Component {
 
   constructor(private readonly opts: DirectoryOptions) {
     this.#liveness = new Liveness(opts.clock, opts.ttlMs);
-    for (const n of opts.store.list()) this.#liveness.restore(n.node_id, n.last_seen * 1000);
   }
 
+  /** Nodes the store knows from before are down until heard from; then the TTL timer runs. */
   start(): Promise<void> {
+    for (const n of this.opts.store.list()) this.#liveness.restore(n.node_id, n.last_seen * 1000);
     this.#arm();
     return Promise.resolve();
   }
@@ -101,7 +102,7 @@ export class Directory implements Component {
     if (change.state === "up") {
       this.#publish("net.subnet.node.up", { node_id: change.nodeId, reason: change.reason, ...(change.downForMs === undefined ? {} : { offline_ms: change.downForMs }) });
     } else {
-      const missed = change.reason === "ttl" ? { missed: Math.floor((this.opts.clock.now() - change.lastSeen) / ((this.opts.ttlMs ?? 15_000) / 3)) } : {};
+      const missed = change.reason === "ttl" ? { missed: Math.floor((this.opts.clock.now() - change.lastSeen) / ((this.opts.ttlMs ?? DEFAULT_TTL_MS) / 3)) } : {};
       this.#publish("net.subnet.node.down", { node_id: change.nodeId, reason: change.reason, last_seen: new Date(change.lastSeen).toISOString(), ...missed });
     }
   }
