@@ -3,6 +3,16 @@ import type { LevelWithSilent } from "pino";
 
 export type Role = "hub" | "member";
 
+/** A capability declared in config (defaults filled in); its probe is checked with the manifest. */
+export interface ConfigCapability {
+  id: string;
+  prio: number;
+  cost: number;
+  inputs: string[];
+  outputs: string[];
+  probe?: unknown;
+}
+
 /** What agent.yaml + env + flags give, validated, with schema defaults filled in. */
 export interface RawConfig {
   role: Role;
@@ -28,6 +38,12 @@ export interface RawConfig {
   };
   /** Dedup of received envelopes. */
   inbox: { window: number; max_attempts: number };
+  /** The node's manifest, heartbeats and (hub) liveness (agent/directory/). */
+  directory: {
+    heartbeat_ms: number; ttl_ms: number | null; snapshot_ms: number; kind: "hub" | "member" | "browser" | null;
+    prio_base: number; tags: string[]; capabilities: ConfigCapability[]; metered_network: boolean | null;
+    sys_root: string; proc_root: string; base_url: string | null;
+  };
   shutdown_timeout_ms: number;
 }
 

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 // ajv standalone code loads its runtime helpers with require().
 const require = createRequire(import.meta.url);
 const v_config = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"directory":{"title":"Subnet directory","description":"What this node announces (its manifest), how often it sends heartbeats, and, on a hub, when it counts a node offline.","type":"object","additionalProperties":false,"default":{},"properties":{"heartbeat_ms":{"title":"Heartbeat interval","description":"How often the node sends telemetry.heartbeat (load, cpu, mem, temp, battery, rtt, probe results) and pings its hub for the round trip.","type":"integer","minimum":100,"maximum":3600000,"default":5000},"ttl_ms":{"title":"Offline after","description":"Hub: a node not heard from for this long is marked offline. null: 3 heartbeat intervals.","type":["integer","null"],"minimum":100,"maximum":86400000,"default":null},"snapshot_ms":{"title":"Snapshot interval","description":"Hub: besides on every change (at most once a second), the directory snapshot is broadcast to members this often.","type":"integer","minimum":1000,"maximum":3600000,"default":30000},"kind":{"title":"Node kind","description":"What this node is in the manifest. null: the role (hub or member).","enum":["hub","member","browser",null],"default":null},"prio_base":{"title":"Base priority","description":"The node's base priority in the resolver's score (w_base · prio_base).","type":"number","default":0},"tags":{"title":"Tags","description":"Free labels announced with the manifest: room, owner, mains-powered.","type":"array","items":{"type":"string","minLength":1,"maxLength":64},"maxItems":64,"default":[]},"capabilities":{"title":"Capabilities","description":"Capabilities this node declares beyond its drivers', with their formats and probes.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"title":"Capability id","description":"capability://<family>.<verb>, e.g. capability://display.play.","type":"string","pattern":"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},"prio":{"title":"Priority","description":"How good this node is at it (w_prio · prio in the resolver's score).","type":"number","default":50},"cost":{"title":"Cost","description":"What using it here costs (energy, money, wear).","type":"number","minimum":0,"default":0},"inputs":{"title":"Input formats","description":"Formats it accepts (video/mp4, text/plain).","type":"array","items":{"type":"string","minLength":1},"default":[]},"outputs":{"title":"Output formats","description":"Formats it produces.","type":"array","items":{"type":"string","minLength":1},"default":[]},"probe":{"title":"Probe","description":"How to check it still works: {kind: http, url, timeout_ms?}, {kind: command, argv: [...], timeout_ms?} or {kind: internal, check}. A failing probe reports the capability down in the next heartbeat.","type":"object"}}},"default":[]},"metered_network":{"title":"Metered network","description":"Whether this node's network is metered (mobile data): the resolver avoids heavy traffic over it. null: unknown.","type":["boolean","null"],"default":null},"sys_root":{"title":"sysfs root","description":"Where thermal zones and power supplies are read (class/thermal, class/power_supply). A test points it at a fake tree.","type":"string","minLength":1,"default":"/sys"},"proc_root":{"title":"procfs root","description":"Where CPU and memory counters are read (stat, meminfo).","type":"string","minLength":1,"default":"/proc"},"base_url":{"title":"Announced API URL","description":"The URL other nodes reach this node's HTTP API at, announced with the manifest. null: none announced.","type":["string","null"],"pattern":"^https?://","default":null}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[a-z0-9][a-z0-9_-]{0,62}$", "u");
@@ -16,6 +16,8 @@ const pattern6 = new RegExp("^(nats-leaf|nats|tls|ws|wss)://\\S+$", "u");
 const pattern7 = new RegExp("^[A-Za-z0-9_-]{1,64}$", "u");
 const pattern8 = new RegExp("^(nats|mqtt)://[^\\s]+$", "u");
 const pattern10 = new RegExp("^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$", "u");
+const pattern11 = new RegExp("^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$", "u");
+const pattern12 = new RegExp("^https?://", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="adaos-edge.agent-config.v1" */;
@@ -70,6 +72,9 @@ data.outbox = {};
 }
 if(data.inbox === undefined){
 data.inbox = {};
+}
+if(data.directory === undefined){
+data.directory = {};
 }
 if(data.shutdown_timeout_ms === undefined){
 data.shutdown_timeout_ms = 5000;
@@ -1591,9 +1596,44 @@ vErrors.push(err122);
 }
 errors++;
 }
-let data53 = data.shutdown_timeout_ms;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err123 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data53 = data.directory;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(data53.heartbeat_ms === undefined){
+data53.heartbeat_ms = 5000;
+}
+if(data53.ttl_ms === undefined){
+data53.ttl_ms = null;
+}
+if(data53.snapshot_ms === undefined){
+data53.snapshot_ms = 30000;
+}
+if(data53.kind === undefined){
+data53.kind = null;
+}
+if(data53.prio_base === undefined){
+data53.prio_base = 0;
+}
+if(data53.tags === undefined){
+data53.tags = [];
+}
+if(data53.capabilities === undefined){
+data53.capabilities = [];
+}
+if(data53.metered_network === undefined){
+data53.metered_network = null;
+}
+if(data53.sys_root === undefined){
+data53.sys_root = "/sys";
+}
+if(data53.proc_root === undefined){
+data53.proc_root = "/proc";
+}
+if(data53.base_url === undefined){
+data53.base_url = null;
+}
+for(const key10 in data53){
+if(!(func1.call(schema31.properties.directory.properties, key10))){
+const err123 = {instancePath:instancePath+"/directory",schemaPath:"#/properties/directory/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1602,9 +1642,10 @@ vErrors.push(err123);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 60000 || isNaN(data53)){
-const err124 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+}
+let data54 = data53.heartbeat_ms;
+if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
+const err124 = {instancePath:instancePath+"/directory/heartbeat_ms",schemaPath:"#/properties/directory/properties/heartbeat_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1613,8 +1654,9 @@ vErrors.push(err124);
 }
 errors++;
 }
-if(data53 < 100 || isNaN(data53)){
-const err125 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if((typeof data54 == "number") && (isFinite(data54))){
+if(data54 > 3600000 || isNaN(data54)){
+const err125 = {instancePath:instancePath+"/directory/heartbeat_ms",schemaPath:"#/properties/directory/properties/heartbeat_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1623,15 +1665,519 @@ vErrors.push(err125);
 }
 errors++;
 }
-}
-}
-else {
-const err126 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data54 < 100 || isNaN(data54)){
+const err126 = {instancePath:instancePath+"/directory/heartbeat_ms",schemaPath:"#/properties/directory/properties/heartbeat_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err126];
 }
 else {
 vErrors.push(err126);
+}
+errors++;
+}
+}
+let data55 = data53.ttl_ms;
+if((!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))) && (data55 !== null)){
+const err127 = {instancePath:instancePath+"/directory/ttl_ms",schemaPath:"#/properties/directory/properties/ttl_ms/type",keyword:"type",params:{type: schema31.properties.directory.properties.ttl_ms.type},message:"must be integer,null"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+if((typeof data55 == "number") && (isFinite(data55))){
+if(data55 > 86400000 || isNaN(data55)){
+const err128 = {instancePath:instancePath+"/directory/ttl_ms",schemaPath:"#/properties/directory/properties/ttl_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+if(data55 < 100 || isNaN(data55)){
+const err129 = {instancePath:instancePath+"/directory/ttl_ms",schemaPath:"#/properties/directory/properties/ttl_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+let data56 = data53.snapshot_ms;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err130 = {instancePath:instancePath+"/directory/snapshot_ms",schemaPath:"#/properties/directory/properties/snapshot_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 > 3600000 || isNaN(data56)){
+const err131 = {instancePath:instancePath+"/directory/snapshot_ms",schemaPath:"#/properties/directory/properties/snapshot_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600000},message:"must be <= 3600000"};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+if(data56 < 1000 || isNaN(data56)){
+const err132 = {instancePath:instancePath+"/directory/snapshot_ms",schemaPath:"#/properties/directory/properties/snapshot_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+let data57 = data53.kind;
+if(!((((data57 === "hub") || (data57 === "member")) || (data57 === "browser")) || (data57 === null))){
+const err133 = {instancePath:instancePath+"/directory/kind",schemaPath:"#/properties/directory/properties/kind/enum",keyword:"enum",params:{allowedValues: schema31.properties.directory.properties.kind.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+let data58 = data53.prio_base;
+if(!((typeof data58 == "number") && (isFinite(data58)))){
+const err134 = {instancePath:instancePath+"/directory/prio_base",schemaPath:"#/properties/directory/properties/prio_base/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+let data59 = data53.tags;
+if(Array.isArray(data59)){
+if(data59.length > 64){
+const err135 = {instancePath:instancePath+"/directory/tags",schemaPath:"#/properties/directory/properties/tags/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+const len4 = data59.length;
+for(let i4=0; i4<len4; i4++){
+let data60 = data59[i4];
+if(typeof data60 === "string"){
+if(func2(data60) > 64){
+const err136 = {instancePath:instancePath+"/directory/tags/" + i4,schemaPath:"#/properties/directory/properties/tags/items/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+if(func2(data60) < 1){
+const err137 = {instancePath:instancePath+"/directory/tags/" + i4,schemaPath:"#/properties/directory/properties/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+else {
+const err138 = {instancePath:instancePath+"/directory/tags/" + i4,schemaPath:"#/properties/directory/properties/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+}
+}
+else {
+const err139 = {instancePath:instancePath+"/directory/tags",schemaPath:"#/properties/directory/properties/tags/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+let data61 = data53.capabilities;
+if(Array.isArray(data61)){
+if(data61.length > 256){
+const err140 = {instancePath:instancePath+"/directory/capabilities",schemaPath:"#/properties/directory/properties/capabilities/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+const len5 = data61.length;
+for(let i5=0; i5<len5; i5++){
+let data62 = data61[i5];
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+if(data62.prio === undefined){
+data62.prio = 50;
+}
+if(data62.cost === undefined){
+data62.cost = 0;
+}
+if(data62.inputs === undefined){
+data62.inputs = [];
+}
+if(data62.outputs === undefined){
+data62.outputs = [];
+}
+if(data62.id === undefined){
+const err141 = {instancePath:instancePath+"/directory/capabilities/" + i5,schemaPath:"#/properties/directory/properties/capabilities/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+for(const key11 in data62){
+if(!((((((key11 === "id") || (key11 === "prio")) || (key11 === "cost")) || (key11 === "inputs")) || (key11 === "outputs")) || (key11 === "probe"))){
+const err142 = {instancePath:instancePath+"/directory/capabilities/" + i5,schemaPath:"#/properties/directory/properties/capabilities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+}
+if(data62.id !== undefined){
+let data63 = data62.id;
+if(typeof data63 === "string"){
+if(!pattern11.test(data63)){
+const err143 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/id",schemaPath:"#/properties/directory/properties/capabilities/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},message:"must match pattern \""+"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"+"\""};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+else {
+const err144 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/id",schemaPath:"#/properties/directory/properties/capabilities/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+let data64 = data62.prio;
+if(!((typeof data64 == "number") && (isFinite(data64)))){
+const err145 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/prio",schemaPath:"#/properties/directory/properties/capabilities/items/properties/prio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+let data65 = data62.cost;
+if((typeof data65 == "number") && (isFinite(data65))){
+if(data65 < 0 || isNaN(data65)){
+const err146 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/cost",schemaPath:"#/properties/directory/properties/capabilities/items/properties/cost/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+else {
+const err147 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/cost",schemaPath:"#/properties/directory/properties/capabilities/items/properties/cost/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+let data66 = data62.inputs;
+if(Array.isArray(data66)){
+const len6 = data66.length;
+for(let i6=0; i6<len6; i6++){
+let data67 = data66[i6];
+if(typeof data67 === "string"){
+if(func2(data67) < 1){
+const err148 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/inputs/" + i6,schemaPath:"#/properties/directory/properties/capabilities/items/properties/inputs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/inputs/" + i6,schemaPath:"#/properties/directory/properties/capabilities/items/properties/inputs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+}
+else {
+const err150 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/inputs",schemaPath:"#/properties/directory/properties/capabilities/items/properties/inputs/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+let data68 = data62.outputs;
+if(Array.isArray(data68)){
+const len7 = data68.length;
+for(let i7=0; i7<len7; i7++){
+let data69 = data68[i7];
+if(typeof data69 === "string"){
+if(func2(data69) < 1){
+const err151 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/outputs/" + i7,schemaPath:"#/properties/directory/properties/capabilities/items/properties/outputs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+else {
+const err152 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/outputs/" + i7,schemaPath:"#/properties/directory/properties/capabilities/items/properties/outputs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+}
+else {
+const err153 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/outputs",schemaPath:"#/properties/directory/properties/capabilities/items/properties/outputs/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+if(data62.probe !== undefined){
+let data70 = data62.probe;
+if(!(data70 && typeof data70 == "object" && !Array.isArray(data70))){
+const err154 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/probe",schemaPath:"#/properties/directory/properties/capabilities/items/properties/probe/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+}
+else {
+const err155 = {instancePath:instancePath+"/directory/capabilities/" + i5,schemaPath:"#/properties/directory/properties/capabilities/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+}
+else {
+const err156 = {instancePath:instancePath+"/directory/capabilities",schemaPath:"#/properties/directory/properties/capabilities/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+let data71 = data53.metered_network;
+if((typeof data71 !== "boolean") && (data71 !== null)){
+const err157 = {instancePath:instancePath+"/directory/metered_network",schemaPath:"#/properties/directory/properties/metered_network/type",keyword:"type",params:{type: schema31.properties.directory.properties.metered_network.type},message:"must be boolean,null"};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+let data72 = data53.sys_root;
+if(typeof data72 === "string"){
+if(func2(data72) < 1){
+const err158 = {instancePath:instancePath+"/directory/sys_root",schemaPath:"#/properties/directory/properties/sys_root/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+else {
+const err159 = {instancePath:instancePath+"/directory/sys_root",schemaPath:"#/properties/directory/properties/sys_root/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+let data73 = data53.proc_root;
+if(typeof data73 === "string"){
+if(func2(data73) < 1){
+const err160 = {instancePath:instancePath+"/directory/proc_root",schemaPath:"#/properties/directory/properties/proc_root/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+else {
+const err161 = {instancePath:instancePath+"/directory/proc_root",schemaPath:"#/properties/directory/properties/proc_root/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+let data74 = data53.base_url;
+if((typeof data74 !== "string") && (data74 !== null)){
+const err162 = {instancePath:instancePath+"/directory/base_url",schemaPath:"#/properties/directory/properties/base_url/type",keyword:"type",params:{type: schema31.properties.directory.properties.base_url.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+if(typeof data74 === "string"){
+if(!pattern12.test(data74)){
+const err163 = {instancePath:instancePath+"/directory/base_url",schemaPath:"#/properties/directory/properties/base_url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+}
+}
+else {
+const err164 = {instancePath:instancePath+"/directory",schemaPath:"#/properties/directory/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+let data75 = data.shutdown_timeout_ms;
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err165 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 60000 || isNaN(data75)){
+const err166 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+if(data75 < 100 || isNaN(data75)){
+const err167 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+}
+}
+else {
+const err168 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
 }
 errors++;
 }

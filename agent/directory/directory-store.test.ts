@@ -40,7 +40,7 @@ test("upsert, heartbeat with telemetry, list and get in the upstream shape; capa
     node_id: "tv", kind: "member", online: true, last_seen: 1_700_000_005, subnet_id: null, hostname: "tv.local", roles: ["member"],
     base_url: "http://tv.local:8778", node_state: null, revision: "r1",
     capacity: { io: [{ io_type: "display", capabilities: ["capability://display.play"], priority: 60, id_hint: "hdmi-0" }], skills: [{ name: "player", version: "1.2.0", active: true, dev: false }], scenarios: [] },
-    telemetry: { load: 0.2, battery: null },
+    telemetry: { load: 0.2, battery: null }, manifest: null,
   });
   store.upsert(tv("r2", { capacity: { io: [], skills: [], scenarios: [{ name: "movie-night", active: false }] } }));
   assert.equal(store.capacityWrites, 2);

@@ -98,11 +98,13 @@ export interface NodeRecord {
   readonly revision: string;
   readonly capacity: Capacity;
   readonly telemetry: unknown;
+  /** The node's manifest (announce); null for a node that registered over HTTP with capacity only. */
+  readonly manifest: unknown;
 }
 
 interface NodeRow {
   node_id: string; subnet_id: string | null; hostname: string | null; roles: string; base_url: string | null;
-  node_state: string | null; kind: string; online: number; last_seen: number; revision: string;
+  node_state: string | null; kind: string; online: number; last_seen: number; revision: string; manifest: string | null;
 }
 
 export class DirectoryStore {
@@ -203,6 +205,7 @@ export class DirectoryStore {
       hostname: row.hostname, roles: JSON.parse(row.roles) as string[], base_url: row.base_url, node_state: row.node_state,
       revision: row.revision, capacity: { io, skills: items("subnet_capacity_skills"), scenarios: items("subnet_capacity_scenarios") },
       telemetry: t === undefined ? null : (JSON.parse(t.telemetry) as unknown),
+      manifest: row.manifest === null ? null : (JSON.parse(row.manifest) as unknown),
     };
   }
 

@@ -6,12 +6,14 @@
  * linkGone() take a node out at once; a timer on the injected clock marks nodes whose TTL passed.
  */
 import type { Manifest } from "../../abi/manifest.js";
+import { createHash } from "node:crypto";
 import type { Bus } from "../bus/bus.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { Component } from "../core/component.js";
 import { createEnvelope } from "../core/envelope.js";
 import type { Logger } from "../core/logger.js";
-import type { DirectoryStore, NodeRecord } from "./directory-store.js";
+import type { Capacity, DirectoryStore, NodeRecord } from "./directory-store.js";
+import type { CapabilityStatus } from "./heartbeat.js";
 import { DEFAULT_TTL_MS, Liveness, type LivenessChange, type UpReason } from "./liveness.js";
 
 export interface DirectoryOptions {
@@ -28,9 +30,29 @@ export interface DirectoryOptions {
 
 export type HeartbeatResult = { readonly ok: true } | { readonly ok: false; readonly reason: "node not registered" };
 
+/** An upstream AdaOS registration (`POST /api/subnet/register`): capacity instead of a manifest. */
+export interface Registration {
+  readonly node_id: string;
+  readonly subnet_id?: string;
+  readonly hostname?: string;
+  readonly roles?: readonly string[];
+  readonly base_url?: string;
+  readonly node_state?: string;
+  readonly capacity?: Capacity;
+}
+
+/** A node as the API and the snapshots show it: the stored record, its liveness and capabilities with their latest status. */
+export interface NodeView extends NodeRecord {
+  readonly capabilities: readonly (CapabilityStatus & { readonly prio?: number; readonly cost?: number; readonly inputs?: readonly string[]; readonly outputs?: readonly string[] })[];
+}
+
+const EMPTY_CAPACITY: Capacity = { io: [], skills: [], scenarios: [] };
+
 export class Directory implements Component {
   readonly name = "directory";
   readonly #liveness: Liveness;
+  /** Latest probe status per node and capability (from heartbeats); absent = up. */
+  readonly #status = new Map<string, Map<string, CapabilityStatus>>();
   #timer: TimerHandle | undefined;
 
   constructor(private readonly opts: DirectoryOptions) {
@@ -65,13 +87,60 @@ export class Directory implements Component {
     }
   }
 
-  heartbeat(nodeId: string, telemetry: unknown): HeartbeatResult {
+  /** Upstream registration over HTTP: the node's capacity as it reports it (no manifest); the lease is the TTL. */
+  register(reg: Registration): { readonly lease_seconds: number } {
+    const capacity = reg.capacity ?? EMPTY_CAPACITY;
+    const revision = createHash("sha256").update(JSON.stringify(capacity)).digest("hex").slice(0, 16);
+    const before = this.opts.store.get(reg.node_id);
+    this.opts.store.upsert({
+      nodeId: reg.node_id, kind: reg.roles?.includes("hub") === true ? "hub" : "member", revision, capacity,
+      ...(reg.subnet_id === undefined ? {} : { subnetId: reg.subnet_id }),
+      ...(reg.hostname === undefined ? {} : { hostname: reg.hostname }),
+      ...(reg.roles === undefined ? {} : { roles: reg.roles }),
+      ...(reg.base_url === undefined ? {} : { baseUrl: reg.base_url }),
+      ...(reg.node_state === undefined ? {} : { nodeState: reg.node_state }),
+    });
+    this.#changed(this.#liveness.seen(reg.node_id, "register"));
+    if (before?.revision !== revision) {
+      this.#publish("capacity.changed", { node_id: reg.node_id, revision, ...(before === undefined ? {} : { previous_revision: before.revision }), capabilities: [] });
+    }
+    return { lease_seconds: Math.ceil(this.ttlMs / 1000) };
+  }
+
+  /** The TTL after which a silent node is offline. */
+  get ttlMs(): number {
+    return this.opts.ttlMs ?? DEFAULT_TTL_MS;
+  }
+
+  /**
+   * A heartbeat from a registered node: liveness, telemetry, and its capabilities' probe results
+   * (a status change publishes capacity.changed). An unknown node is told to register.
+   */
+  heartbeat(nodeId: string, telemetry: unknown, capabilities?: readonly CapabilityStatus[]): HeartbeatResult {
     if (!this.opts.store.heartbeat(nodeId, telemetry)) return { ok: false, reason: "node not registered" };
     this.#changed(this.#liveness.seen(nodeId, "heartbeat"));
+    if (capabilities !== undefined) this.#probed(nodeId, capabilities);
     return { ok: true };
   }
 
+  /** The revision the directory has for a node (undefined: unknown). */
+  revisionOf(nodeId: string): string | undefined {
+    return this.opts.store.get(nodeId)?.revision;
+  }
+
+  /** One node as the API shows it, or undefined. */
+  node(nodeId: string): NodeView | undefined {
+    const r = this.opts.store.get(nodeId);
+    return r === undefined ? undefined : this.#view(r);
+  }
+
+  /** Every node as the API and the members' snapshots show it. */
+  nodes(): NodeView[] {
+    return this.opts.store.list().map((r) => this.#view(r));
+  }
+
   deregister(nodeId: string): boolean {
+    this.#status.delete(nodeId);
     this.#changed(this.#liveness.gone(nodeId, "deregister"));
     return this.opts.store.remove(nodeId);
   }
@@ -85,6 +154,35 @@ export class Directory implements Component {
 
   snapshot(): NodeRecord[] {
     return this.opts.store.list();
+  }
+
+  #view(r: NodeRecord): NodeView {
+    const status = this.#status.get(r.node_id);
+    const manifest = r.manifest as Partial<Manifest> | null;
+    const declared = manifest?.capabilities ?? [];
+    const capabilities = declared.map((c) => {
+      const s = status?.get(c.id);
+      return { id: c.id, status: s?.status ?? "up", ...(s?.error === undefined ? {} : { error: s.error }), prio: c.prio, cost: c.cost, inputs: c.inputs, outputs: c.outputs };
+    });
+    // The live state is the liveness's; the stored flag lags by the TTL check and is only for upstream readers.
+    const online = this.#liveness.state(r.node_id) === "up";
+    return { ...r, online, capabilities };
+  }
+
+  #probed(nodeId: string, results: readonly CapabilityStatus[]): void {
+    const before = this.#status.get(nodeId) ?? new Map<string, CapabilityStatus>();
+    const after = new Map(results.filter((c) => c.status !== "up").map((c) => [c.id, c]));
+    const moved = [...new Set([...before.keys(), ...after.keys()])].filter((id) => before.get(id)?.status !== after.get(id)?.status);
+    this.#status.set(nodeId, after);
+    if (moved.length === 0) return;
+    const record = this.opts.store.get(nodeId);
+    if (record === undefined) return;
+    const declared = ((record.manifest as Partial<Manifest> | null)?.capabilities ?? []).map((c) => c.id);
+    this.#publish("capacity.changed", {
+      node_id: nodeId,
+      revision: record.revision,
+      capabilities: declared.map((id) => ({ id, status: after.get(id)?.status ?? "up" })),
+    });
   }
 
   #arm(): void {
