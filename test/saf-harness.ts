@@ -67,8 +67,8 @@ export async function makeHub(t: After, root: RootCluster | undefined, members: 
           ADAOS_EDGE_NATS_MONITOR_PORT: String(monitorPort),
           ...(root === undefined ? {} : { ADAOS_EDGE_ROOT_USER: root.user, ADAOS_EDGE_ROOT_PASSWORD: root.password }),
           ADAOS_EDGE_LOG_LEVEL: "info",
-          // Only the readings the tests count go up (not the agents' own system.* events).
-          ADAOS_EDGE_OUTBOX_UPLINK: "telemetry.>",
+          // Only the readings the tests count go up (not heartbeats, not the agents' own system.* events).
+          ADAOS_EDGE_OUTBOX_UPLINK: "telemetry.reading",
           ...env,
         },
       });
@@ -105,8 +105,10 @@ export async function outboxStats(url: string): Promise<OutboxStatsBody> {
   return (await api(url, "/api/outbox/stats")) as OutboxStatsBody;
 }
 
-export async function deadLetters(url: string, reason: string): Promise<{ items: { dlq_id: number; reason: string; last_error: string | null; id: string | null }[] }> {
-  return (await api(url, `/api/dlq?reason=${reason}&limit=1000`)) as { items: { dlq_id: number; reason: string; last_error: string | null; id: string | null }[] };
+export interface DeadLetterItem { dlq_id: number; reason: string; last_error: string | null; id: string | null; event_name: string | null }
+
+export async function deadLetters(url: string, reason: string): Promise<{ items: DeadLetterItem[] }> {
+  return (await api(url, `/api/dlq?reason=${reason}&limit=1000`)) as { items: DeadLetterItem[] };
 }
 
 /** Publish `count` numbered readings (seq 0…count-1) in ordered batches through the agent's API. */

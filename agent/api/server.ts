@@ -24,6 +24,7 @@ import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
 import { metricsRoutes, requestCounter } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { subnetRoutes, type SubnetApi } from "./routes/subnet.js";
 
 /** Requests still running when stop() is called get this long before their connections are cut. */
 const STOP_GRACE_MS = 1000;
@@ -56,6 +57,8 @@ export interface ApiServerOptions {
   readonly catalog?: EventCatalog | undefined;
   /** The relay's status, shown under `relay` in /api/outbox/stats. */
   readonly relayStatus?: (() => object) | undefined;
+  /** The subnet directory behind /api/subnet/… and /registry/…; without it those answer 404. */
+  readonly subnet?: SubnetApi | undefined;
 }
 
 /** Routes by path; `templates` hold the paths with a `{param}` segment. */
@@ -161,6 +164,7 @@ export class ApiServer implements Component {
         maxBodyBytes: o.maxBodyBytes,
       }),
       ...outboxRoutes({ outbox: o.outbox, dlq, relayStatus: o.relayStatus, logger: o.logger }),
+      ...subnetRoutes({ subnet: o.subnet, maxBodyBytes: o.maxBodyBytes, logger: o.logger }),
     ];
     const byPath = new Map<string, Map<string, RouteHandler>>();
     for (const r of all) {

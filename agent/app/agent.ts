@@ -23,6 +23,7 @@ import { Lifecycle } from "./lifecycle.js";
 import { StoreAndForward } from "./store-and-forward.js";
 import { busRejectsToDlq } from "../outbox/bus-rejects.js";
 import { resolveToken, type TokenSource } from "./token.js";
+import { presenceComponents } from "./presence.js";
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -96,8 +97,11 @@ export class Agent {
       outbox: store.outbox,
       catalog,
       relayStatus: role.relayStatus,
+      subnet: role.subnet,
     });
-    this.#components = [this.#state, store, bus, ...role.components, this.#api];
+    // After the role's parts: on a hub its directory is listening when the hub announces itself.
+    const presence = presenceComponents({ config, bus, clock: this.#clock, logger: this.#logger });
+    this.#components = [this.#state, store, bus, ...role.components, ...presence.components, this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 

@@ -19,6 +19,7 @@ import { NatsTransport } from "../transport/nats.js";
 import { Uplink } from "../outbox/uplink.js";
 import { invalidToDlq } from "../outbox/invalid-to-dlq.js";
 import { AnswerCache } from "../bridge/answer-cache.js";
+import { HubDirectory } from "../directory/hub-directory.js";
 import { LinkedBridge } from "./linked-bridge.js";
 import type { RoleDeps, RoleParts } from "./role.js";
 import { hasRoot, RootLink, type RootRoute } from "./root-link.js";
@@ -58,7 +59,8 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
     reload: (users) => natsd.reload(users), logger: componentLogger(deps.logger, "natsd"), clock,
   });
 
-  const routes = hubRoutes(hubId, []);
+  // Members keep the subnet's directory from the hub's snapshots.
+  const routes = hubRoutes(hubId, ["net.subnet.directory.snapshot"]);
   const linkLogger = componentLogger(deps.logger, "link");
   const onInvalid = invalidToDlq(store.dlq, linkLogger);
   // One for both bridges: a member's request resent on its other link gets the first answer.
@@ -97,10 +99,16 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
     return undefined;
   };
   const rootLink = new RootLink({ config, route, bus, store, catalog, logger: rootLogger, metrics, clock });
-  const components: Component[] = [broker, natsd, natsUsersWatch, mqttLink, natsLink];
+  const heartbeatMs = config.directory.heartbeat_ms;
+  const directory = new HubDirectory({
+    hubId, dataDir: config.data_dir, bus, clock, logger: componentLogger(deps.logger, "directory"),
+    ttlMs: config.directory.ttl_ms ?? 3 * heartbeatMs, snapshotMs: config.directory.snapshot_ms,
+    announceTimeoutMs: config.bus.request_timeout_ms,
+  });
+  const components: Component[] = [broker, natsd, natsUsersWatch, mqttLink, natsLink, directory];
   if (hasRoot(config)) {
     components.push(new Uplink({ bus, outbox: store.outbox, hubId, patterns: config.outbox.uplink, logger: rootLogger, metrics }));
   }
   components.push(rootLink);
-  return { components, relayStatus: () => rootLink.status() };
+  return { components, relayStatus: () => rootLink.status(), subnet: { reader: directory, writer: directory } };
 }

@@ -19,6 +19,7 @@ import { LinkEvents } from "../link/link-events.js";
 import { invalidToDlq } from "../outbox/invalid-to-dlq.js";
 import { Relay } from "../outbox/relay.js";
 import { TransportPublisher } from "../outbox/transport-publisher.js";
+import { SnapshotCache } from "../directory/snapshot-cache.js";
 import { MemberHubLink } from "./member-hub-link.js";
 import type { RoleDeps, RoleParts } from "./role.js";
 import { relayTuning } from "./store-and-forward.js";
@@ -47,7 +48,8 @@ export function memberComponents(deps: MemberLinkDeps): RoleParts {
   const logger = componentLogger(deps.logger, "link");
   if (config.hub.urls.length === 0) {
     logger.warn("no hub configured (hub.urls / --hub): this member runs alone");
-    return { components: [] };
+    const snapshot = new SnapshotCache(bus);
+    return { components: [snapshot], subnet: { reader: snapshot } };
   }
   const transport = new FailoverTransport({
     candidates: hubCandidates(parseHubUrls(config.hub.urls), (u) => memberTransport(u.url, deps, logger)),
@@ -70,8 +72,10 @@ export function memberComponents(deps: MemberLinkDeps): RoleParts {
     send: (subject, envelope) => store.outbox.enqueue(subject, envelope),
     inbox: store.inbox,
   });
+  const snapshot = new SnapshotCache(bus);
   return {
-    components: [new LinkEvents({ link: transport, bus, nodeId: config.node_id, logger }), link, relay],
+    components: [new LinkEvents({ link: transport, bus, nodeId: config.node_id, logger }), snapshot, link, relay],
     relayStatus: () => ({ ...relay.status() }),
+    subnet: { reader: snapshot },
   };
 }

@@ -6,6 +6,7 @@ import type { Component } from "../core/component.js";
 import type { Logger } from "../core/logger.js";
 import type { MetricsRegistry } from "../core/metrics.js";
 import type { EventCatalog } from "../registry/catalog.js";
+import type { SubnetReader, SubnetWriter } from "../directory/subnet-port.js";
 import type { StoreAndForward } from "./store-and-forward.js";
 
 export interface RoleDeps {
@@ -26,6 +27,8 @@ export interface RoleParts {
   readonly components: Component[];
   /** The relay draining this node's outbox, for the API's outbox stats; absent when nothing is relayed. */
   readonly relayStatus?: () => Record<string, unknown>;
+  /** The subnet directory behind /api/subnet/… : a hub's reads and writes, a member's snapshot. */
+  readonly subnet?: { readonly reader: SubnetReader; readonly writer?: SubnetWriter };
 }
 
 export type RoleComponents = (deps: RoleDeps) => RoleParts;

@@ -56,7 +56,17 @@ export function coerce(raw: string, types: readonly string[]): { value: unknown 
     if (["0", "false", "no", "off"].includes(v)) return { value: false };
     return { error: `must be true or false, got "${raw}"` };
   }
-  if (types.includes("array")) return { value: raw.split(",").map((s) => s.trim()).filter((s) => s !== "") };
+  if (types.includes("array")) {
+    // A JSON array for lists of objects (directory.capabilities); else comma-separated strings.
+    if (raw.trim().startsWith("[")) {
+      try {
+        return { value: JSON.parse(raw) as unknown };
+      } catch (err) {
+        return { error: `must be a JSON array or comma-separated values: ${(err as Error).message}` };
+      }
+    }
+    return { value: raw.split(",").map((s) => s.trim()).filter((s) => s !== "") };
+  }
   return { value: raw };
 }
 

@@ -106,3 +106,17 @@ test("host names become valid node ids", () => {
   assert.equal(nodeIdFromHostname("___"), "node");
   assert.equal(nodeIdFromHostname("x".repeat(100)).length, 63);
 });
+
+test("array overrides: comma-separated strings, or a JSON array for lists of objects; bad JSON names the key", (t) => {
+  const cwd = tempDir(t);
+  const listed = loadConfig({ env: { ADAOS_EDGE_DIRECTORY_TAGS: "kitchen, tv ,," }, cwd, hostname: host }).config;
+  assert.deepEqual(listed.directory.tags, ["kitchen", "tv"]);
+  const caps = '[{"id":"capability://display.play","prio":50,"inputs":["video/mp4"]}]';
+  const fromJson = loadConfig({ env: { ADAOS_EDGE_DIRECTORY_CAPABILITIES: caps }, cwd, hostname: host }).config;
+  assert.equal(fromJson.directory.capabilities[0]?.id, "capability://display.play");
+  assert.equal(fromJson.directory.capabilities[0]?.prio, 50);
+  assert.throws(() => loadConfig({ env: { ADAOS_EDGE_DIRECTORY_CAPABILITIES: "[{oops" }, cwd, hostname: host }), (e: unknown) => {
+    const text = e instanceof ConfigInvalidError ? e.issues.map((i) => `${i.pointer} ${i.message}`).join("\n") : "";
+    return /directory/.test(text) && /capabilities/.test(text) && /JSON array/.test(text);
+  });
+});

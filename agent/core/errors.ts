@@ -54,6 +54,7 @@ export class NotFoundError extends AdaosError { readonly code = "E_NOT_FOUND"; }
 export class MethodNotAllowedError extends AdaosError { readonly code = "E_METHOD_NOT_ALLOWED"; }
 export class ApiUnreachableError extends AdaosError { readonly code = "E_API_UNREACHABLE"; }
 export class RegistryInvalidError extends AdaosError { readonly code = "E_REGISTRY_INVALID"; }
+export class ConflictError extends AdaosError { readonly code = "E_CONFLICT"; }
 export class StorageError extends AdaosError { readonly code = "E_STORAGE"; }
 
 type ErrorClass = new (message: string, options?: { cause?: unknown; issues?: readonly Issue[] }) => AdaosError;
@@ -63,7 +64,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   InternalError, UsageError, ConfigReadError, ConfigInvalidError, EnvelopeInvalidError,
   UnknownEventError, PayloadInvalidError, EnvelopeExpiredError, SubjectInvalidError, TimeoutError,
   NoRespondersError, BusClosedError, TransportClosedError, PortInUseError, UnauthorizedError, BadRequestError,
-  PayloadTooLargeError, NotFoundError, MethodNotAllowedError, ApiUnreachableError, RegistryInvalidError, StorageError,
+  PayloadTooLargeError, NotFoundError, MethodNotAllowedError, ApiUnreachableError, RegistryInvalidError, ConflictError, StorageError,
 ];
 
 const byCode = new Map<string, ErrorClass>(ERROR_CLASSES.map((C) => [new C("").code, C]));

@@ -14,6 +14,7 @@ import { createEnvelope } from "../core/envelope.js";
 import type { Logger } from "../core/logger.js";
 import type { Capacity, DirectoryStore, NodeRecord } from "./directory-store.js";
 import type { CapabilityStatus } from "./heartbeat.js";
+import type { CapabilityView } from "./subnet-port.js";
 import { DEFAULT_TTL_MS, Liveness, type LivenessChange, type UpReason } from "./liveness.js";
 
 export interface DirectoryOptions {
@@ -43,7 +44,7 @@ export interface Registration {
 
 /** A node as the API and the snapshots show it: the stored record, its liveness and capabilities with their latest status. */
 export interface NodeView extends NodeRecord {
-  readonly capabilities: readonly (CapabilityStatus & { readonly prio?: number; readonly cost?: number; readonly inputs?: readonly string[]; readonly outputs?: readonly string[] })[];
+  readonly capabilities: readonly CapabilityView[];
 }
 
 const EMPTY_CAPACITY: Capacity = { io: [], skills: [], scenarios: [] };
@@ -159,7 +160,8 @@ export class Directory implements Component {
   #view(r: NodeRecord): NodeView {
     const status = this.#status.get(r.node_id);
     const manifest = r.manifest as Partial<Manifest> | null;
-    const declared = manifest?.capabilities ?? [];
+    // A node registered over HTTP has no manifest: its io capacity says what it can do.
+    const declared = manifest?.capabilities ?? r.capacity.io.flatMap((io) => io.capabilities.map((id) => ({ id, prio: io.priority, cost: 0, inputs: [], outputs: [] })));
     const capabilities = declared.map((c) => {
       const s = status?.get(c.id);
       return { id: c.id, status: s?.status ?? "up", ...(s?.error === undefined ? {} : { error: s.error }), prio: c.prio, cost: c.cost, inputs: c.inputs, outputs: c.outputs };

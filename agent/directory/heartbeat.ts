@@ -7,7 +7,8 @@
  * beat is skipped, never fatal. The counter `seq` lets the hub spot gaps and restarts.
  */
 import type { Bus } from "../bus/bus.js";
-import type { Clock, TimerHandle } from "../core/clock.js";
+import type { Clock } from "../core/clock.js";
+import { Periodic } from "../core/periodic.js";
 import type { Component } from "../core/component.js";
 import { createEnvelope } from "../core/envelope.js";
 import type { Logger } from "../core/logger.js";
@@ -43,11 +44,11 @@ export interface HeartbeatOptions {
 export class Heartbeat implements Component {
   readonly name = "heartbeat";
   #seq = 0;
-  #timer: TimerHandle | undefined;
-  #stopped = false;
-  #beating: Promise<void> | undefined;
+  readonly #periodic: Periodic;
 
-  constructor(private readonly opts: HeartbeatOptions) {}
+  constructor(private readonly opts: HeartbeatOptions) {
+    this.#periodic = new Periodic(opts.clock, opts.intervalMs ?? DEFAULT_HEARTBEAT_MS, () => this.#beat());
+  }
 
   /** Heartbeats published so far. */
   get seq(): number {
@@ -55,29 +56,19 @@ export class Heartbeat implements Component {
   }
 
   start(): Promise<void> {
-    this.#stopped = false;
-    this.#tick();
+    this.#periodic.start();
     return Promise.resolve();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    await this.#beating;
-  }
-
-  #tick(): void {
-    if (this.#stopped) return;
-    this.#beating = this.#beat().finally(() => {
-      if (!this.#stopped) this.#timer = this.opts.clock.setTimer(() => this.#tick(), this.opts.intervalMs ?? DEFAULT_HEARTBEAT_MS);
-    });
+  stop(): Promise<void> {
+    return this.#periodic.stop();
   }
 
   async #beat(): Promise<void> {
     const { nodeId, bus, source, clock, logger, from } = this.opts;
     try {
       const [telemetry, capabilities] = await Promise.all([source.telemetry(), source.capabilities()]);
-      if (this.#stopped) return;
+      if (this.#periodic.stopped) return;
       const revision = source.revision();
       bus.publish(createEnvelope({
         event_name: "telemetry.heartbeat",

@@ -8,6 +8,14 @@ import type { Manifest } from "../../abi/manifest.js";
 import type { CapabilityStatus } from "./heartbeat.js";
 import type { HeartbeatResult, Registration } from "./directory.js";
 
+/** A capability as the directory shows it: what the manifest declares and the latest probe status. */
+export type CapabilityView = CapabilityStatus & {
+  readonly prio?: number;
+  readonly cost?: number;
+  readonly inputs?: readonly string[];
+  readonly outputs?: readonly string[];
+};
+
 export interface SubnetNodeView {
   readonly node_id: string;
   readonly kind: string;
@@ -20,7 +28,7 @@ export interface SubnetNodeView {
   readonly revision?: string;
   /** Latest telemetry.heartbeat telemetry ({load, cpu, mem, temp_c, battery, metered_network, rtt_to}); null before the first. */
   readonly telemetry: unknown;
-  readonly capabilities: readonly (CapabilityStatus & Readonly<Record<string, unknown>>)[];
+  readonly capabilities: readonly CapabilityView[];
   readonly [key: string]: unknown;
 }
 

@@ -1,17 +1,22 @@
 /**
  * The hub's uplink: events its bus carries — its own and its members' — that config routes to the
  * root (`outbox.uplink` patterns, e.g. `telemetry.>`) are written to the outbox for
- * `ada.root.uplink.{hubId}.{event_name}`; the relay publishes them to the root's uplink stream.
+ * `ada.root.uplink.{hubId}.{event_name}` — telemetry as `…telemetry.{node_id}.{rest}` (seed 000's
+ * `telemetry.<node_id>.heartbeat`), so the root tells the fleet's nodes apart by subject — and the
+ * relay publishes them to the root's uplink stream.
  * Writing first, sending later is what lets a hub work offline and lose nothing.
  */
 import { uplinkSubject } from "../../abi/subjects.js";
 import type { Envelope } from "../../abi/envelope.js";
 import type { Bus, Subscription } from "../bus/bus.js";
 import { matches, patternTokens, subjectTokens } from "../bus/subject.js";
+import { originNode } from "../bridge/routes.js";
 import type { Component } from "../core/component.js";
 import type { Logger } from "../core/logger.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import type { Outbox } from "./outbox.js";
+
+const NODE_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** The uplink must not lose envelopes to a slow-consumer drop while the outbox commits a group. */
 const UPLINK_MAX_PENDING = 100_000;
@@ -50,12 +55,22 @@ export class Uplink implements Component {
     return Promise.resolve();
   }
 
+  #subject(envelope: Envelope): string {
+    const name = envelope.event_name;
+    if (name.startsWith("telemetry.")) {
+      const origin = originNode(envelope.source);
+      const node = origin !== undefined && NODE_ID.test(origin) ? origin : this.opts.hubId;
+      return uplinkSubject(this.opts.hubId, `telemetry.${node}.${name.slice("telemetry.".length)}`);
+    }
+    return uplinkSubject(this.opts.hubId, name);
+  }
+
   /** Synchronous on purpose: the bus hands over the next envelope at once, so the outbox groups a burst into one commit. */
   #take(envelope: Envelope): void {
     if (envelope.kind !== "event") return;
     const tokens = subjectTokens(envelope.event_name);
     if (!this.#patterns.some((p) => matches(p, tokens))) return;
-    this.opts.outbox.enqueue(uplinkSubject(this.opts.hubId, envelope.event_name), envelope).then(
+    this.opts.outbox.enqueue(this.#subject(envelope), envelope).then(
       () => this.#queued.inc(),
       (err: unknown) => {
         this.#failed.inc();

@@ -6466,7 +6466,7 @@ return errors === 0;
 validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 const p24_net_subnet_directory_snapshot_v1 = validate46;
-const schema57 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.directory.snapshot.v1","x-version":"1.0.0","title":"The hub's directory, for its members","description":"Broadcast by the hub to its members when a node comes, goes or changes (at most once a second) and every directory.snapshot_ms: every node with its liveness, capabilities and latest telemetry. A member keeps the latest for GET /api/subnet/nodes.","type":"object","required":["hub_id","seq","nodes"],"additionalProperties":false,"properties":{"hub_id":{"description":"The hub's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"Snapshot counter since the hub started: a member keeps only newer ones.","type":"integer","minimum":0},"nodes":{"description":"Every node the hub knows.","type":"array","maxItems":5000,"items":{"type":"object","additionalProperties":false,"required":["node_id","kind","online","last_seen","revision","capabilities"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"kind":{"description":"What the node is.","enum":["hub","member","browser"]},"online":{"description":"Whether the hub counts it online now.","type":"boolean"},"last_seen":{"description":"When the hub last heard from it (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"revision":{"description":"Its manifest revision.","type":"string","maxLength":64},"base_url":{"description":"Its HTTP API, when it told.","type":"string","maxLength":512},"prio_base":{"description":"Its base priority.","type":"number"},"tags":{"description":"Its tags.","type":"array","items":{"type":"string"}},"capabilities":{"description":"Its capabilities with their formats and latest probe status.","type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"type":"string"},"status":{"enum":["up","degraded","down"]},"prio":{"type":"number"},"cost":{"type":"number"},"inputs":{"type":"array","items":{"type":"string"}},"outputs":{"type":"array","items":{"type":"string"}}}}},"telemetry":{"description":"Its latest telemetry (telemetry.heartbeat), or null before the first heartbeat.","type":["object","null"]}}}}}};
+const schema57 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.directory.snapshot.v1","x-version":"1.0.0","title":"The hub's directory, for its members","description":"Broadcast by the hub to its members when a node comes, goes or changes (at most once a second) and every directory.snapshot_ms: every node with its liveness, capabilities and latest telemetry. A member keeps the latest for GET /api/subnet/nodes.","type":"object","required":["hub_id","seq","nodes"],"additionalProperties":false,"properties":{"hub_id":{"description":"The hub's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"Snapshot counter since the hub started: a member keeps only newer ones.","type":"integer","minimum":0},"nodes":{"description":"Every node the hub knows.","type":"array","maxItems":5000,"items":{"type":"object","additionalProperties":false,"required":["node_id","kind","online","last_seen","revision","capabilities"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"kind":{"description":"What the node is.","enum":["hub","member","browser"]},"online":{"description":"Whether the hub counts it online now.","type":"boolean"},"last_seen":{"description":"When the hub last heard from it (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"revision":{"description":"Its manifest revision.","type":"string","maxLength":64},"base_url":{"description":"Its HTTP API, when it told.","type":"string","maxLength":512},"prio_base":{"description":"Its base priority.","type":"number"},"tags":{"description":"Its tags.","type":"array","items":{"type":"string"}},"capabilities":{"description":"Its capabilities with their formats and latest probe status.","type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"type":"string"},"status":{"enum":["up","degraded","down"]},"prio":{"type":"number"},"cost":{"type":"number"},"inputs":{"type":"array","items":{"type":"string"}},"outputs":{"type":"array","items":{"type":"string"}},"error":{"description":"Why its probe failed, when it did.","type":"string","maxLength":500}}}},"telemetry":{"description":"Its latest telemetry (telemetry.heartbeat), or null before the first heartbeat.","type":["object","null"]}}}}}};
 
 function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.directory.snapshot.v1" */;
@@ -6855,7 +6855,7 @@ vErrors.push(err30);
 errors++;
 }
 for(const key2 in data14){
-if(!((((((key2 === "id") || (key2 === "status")) || (key2 === "prio")) || (key2 === "cost")) || (key2 === "inputs")) || (key2 === "outputs"))){
+if(!(((((((key2 === "id") || (key2 === "status")) || (key2 === "prio")) || (key2 === "cost")) || (key2 === "inputs")) || (key2 === "outputs")) || (key2 === "error"))){
 const err31 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities/" + i2,schemaPath:"#/properties/nodes/items/properties/capabilities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err31];
@@ -6973,9 +6973,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-}
-else {
-const err40 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities/" + i2,schemaPath:"#/properties/nodes/items/properties/capabilities/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data14.error !== undefined){
+let data23 = data14.error;
+if(typeof data23 === "string"){
+if(func2(data23) > 500){
+const err40 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities/" + i2+"/error",schemaPath:"#/properties/nodes/items/properties/capabilities/items/properties/error/maxLength",keyword:"maxLength",params:{limit: 500},message:"must NOT have more than 500 characters"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -6985,9 +6987,8 @@ vErrors.push(err40);
 errors++;
 }
 }
-}
 else {
-const err41 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities",schemaPath:"#/properties/nodes/items/properties/capabilities/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err41 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities/" + i2+"/error",schemaPath:"#/properties/nodes/items/properties/capabilities/items/properties/error/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -6997,10 +6998,9 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data3.telemetry !== undefined){
-let data23 = data3.telemetry;
-if((!(data23 && typeof data23 == "object" && !Array.isArray(data23))) && (data23 !== null)){
-const err42 = {instancePath:instancePath+"/nodes/" + i0+"/telemetry",schemaPath:"#/properties/nodes/items/properties/telemetry/type",keyword:"type",params:{type: schema57.properties.nodes.items.properties.telemetry.type},message:"must be object,null"};
+}
+else {
+const err42 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities/" + i2,schemaPath:"#/properties/nodes/items/properties/capabilities/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -7012,7 +7012,7 @@ errors++;
 }
 }
 else {
-const err43 = {instancePath:instancePath+"/nodes/" + i0,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err43 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities",schemaPath:"#/properties/nodes/items/properties/capabilities/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -7022,9 +7022,10 @@ vErrors.push(err43);
 errors++;
 }
 }
-}
-else {
-const err44 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data3.telemetry !== undefined){
+let data24 = data3.telemetry;
+if((!(data24 && typeof data24 == "object" && !Array.isArray(data24))) && (data24 !== null)){
+const err44 = {instancePath:instancePath+"/nodes/" + i0+"/telemetry",schemaPath:"#/properties/nodes/items/properties/telemetry/type",keyword:"type",params:{type: schema57.properties.nodes.items.properties.telemetry.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7036,12 +7037,36 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err45 = {instancePath:instancePath+"/nodes/" + i0,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err45];
 }
 else {
 vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
 }
 errors++;
 }

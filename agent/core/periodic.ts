@@ -1,0 +1,37 @@
+/**
+ * A task run at start and then `intervalMs` after each run ends (never two at once), on the
+ * injected clock. stop() cancels the next run and waits for the one in flight. The task must not
+ * throw (it is the caller's job to log what it cannot do); `stopped` lets it skip its effect when
+ * stop() came while it awaited.
+ */
+import type { Clock, TimerHandle } from "./clock.js";
+
+export class Periodic {
+  #timer: TimerHandle | undefined;
+  #stopped = true;
+  #running: Promise<void> | undefined;
+
+  constructor(private readonly clock: Clock, private readonly intervalMs: number, private readonly task: () => Promise<void>) {}
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#tick();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    await this.#running;
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    this.#running = this.task().finally(() => {
+      if (!this.#stopped) this.#timer = this.clock.setTimer(() => this.#tick(), this.intervalMs);
+    });
+  }
+}
