@@ -1,6 +1,6 @@
 /**
  * A task run at start and then `intervalMs` after each run ends (never two at once), on the
- * injected clock. stop() cancels the next run and waits for the one in flight. The task must not
+ * injected clock; a run may ask for its next one sooner or later by returning the delay. stop() cancels the next run and waits for the one in flight. The task must not
  * throw (it is the caller's job to log what it cannot do); `stopped` lets it skip its effect when
  * stop() came while it awaited.
  */
@@ -11,7 +11,7 @@ export class Periodic {
   #stopped = true;
   #running: Promise<void> | undefined;
 
-  constructor(private readonly clock: Clock, private readonly intervalMs: number, private readonly task: () => Promise<void>) {}
+  constructor(private readonly clock: Clock, private readonly intervalMs: number, private readonly task: () => Promise<number | void>) {}
 
   get stopped(): boolean {
     return this.#stopped;
@@ -30,8 +30,9 @@ export class Periodic {
 
   #tick(): void {
     if (this.#stopped) return;
-    this.#running = this.task().finally(() => {
-      if (!this.#stopped) this.#timer = this.clock.setTimer(() => this.#tick(), this.intervalMs);
+    let next = this.intervalMs;
+    this.#running = this.task().then((ms) => { if (typeof ms === "number") next = ms; }).finally(() => {
+      if (!this.#stopped) this.#timer = this.clock.setTimer(() => this.#tick(), next);
     });
   }
 }

@@ -13,6 +13,9 @@ import type { Component } from "../core/component.js";
 import { createEnvelope } from "../core/envelope.js";
 import type { Logger } from "../core/logger.js";
 
+/** After an unanswered ping the next comes this soon, doubling up to the interval. */
+const RETRY_FIRST_MS = 100;
+
 export interface HubPingerOptions {
   readonly nodeId: string;
   readonly bus: Bus;
@@ -27,6 +30,7 @@ export interface HubPingerOptions {
 export class HubPinger implements Component {
   readonly name = "hub-pinger";
   #seq = 0;
+  #retryMs = RETRY_FIRST_MS;
   readonly #periodic: Periodic;
 
   constructor(private readonly opts: HubPingerOptions) {
@@ -42,21 +46,28 @@ export class HubPinger implements Component {
     return this.#periodic.stop();
   }
 
-  async #ping(): Promise<void> {
-    const { bus, clock, from, nodeId } = this.opts;
+  /** The delay to the next ping: the interval after an answer, a doubling retry (from 100 ms) after none. */
+  async #ping(): Promise<number> {
+    const { bus, clock, from, nodeId, intervalMs } = this.opts;
     const seq = this.#seq++;
     const t0 = performance.now();
     try {
       await bus.request(createEnvelope({
         event_name: "net.subnet.ping", version: 1, kind: "command", source: from, priority: 1,
         // A ping that waited in a queue measures the queue, not the link.
-        ttl_ms: this.opts.intervalMs,
+        ttl_ms: intervalMs,
         headers: { [HEADER.target]: HUB_ALIAS },
         payload: { node_id: nodeId, seq },
-      }, clock), { timeoutMs: this.opts.intervalMs });
+      }, clock), { timeoutMs: intervalMs });
       this.opts.onSample(performance.now() - t0);
+      this.#retryMs = RETRY_FIRST_MS;
+      return intervalMs;
     } catch (err) {
       this.opts.logger.debug({ err, seq }, "ping to the hub got no answer");
+      // The link may just be coming up: the first rtt should not wait a whole interval.
+      const wait = Math.min(this.#retryMs, intervalMs);
+      this.#retryMs = Math.min(this.#retryMs * 2, intervalMs);
+      return Math.max(0, wait - (performance.now() - t0));
     }
   }
 }
