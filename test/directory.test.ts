@@ -135,6 +135,9 @@ test("hub + 3 members: listed with load, rtt and battery; the battery follows sy
   const downMs = downAt.at - killedAt;
   t.diagnostic(`SIGKILL → net.subnet.node.down (${String(downAt.payload.reason)}) in ${Math.round(downMs)} ms (TTL ${TTL_MS} ms)`);
   assert.ok(downMs <= TTL_MS + 1000, `down after ${Math.round(downMs)} ms`);
+  // Its NATS connection closed with the process: the link says so before the TTL would.
+  assert.equal(downAt.payload.reason, "link");
+  assert.ok(downMs < TTL_MS, `link-level loss took ${Math.round(downMs)} ms`);
 
   // Restart the hub: the directory comes back from SQLite, everyone offline until heard from.
   hub.proc().child.kill("SIGTERM");

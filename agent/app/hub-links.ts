@@ -20,6 +20,8 @@ import { Uplink } from "../outbox/uplink.js";
 import { invalidToDlq } from "../outbox/invalid-to-dlq.js";
 import { AnswerCache } from "../bridge/answer-cache.js";
 import { HubDirectory } from "../directory/hub-directory.js";
+import { connzSource } from "../directory/connz-source.js";
+import { LinkPresence } from "../directory/link-presence.js";
 import { LinkedBridge } from "./linked-bridge.js";
 import type { RoleDeps, RoleParts } from "./role.js";
 import { hasRoot, RootLink, type RootRoute } from "./root-link.js";
@@ -105,7 +107,19 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
     ttlMs: config.directory.ttl_ms ?? 3 * heartbeatMs, snapshotMs: config.directory.snapshot_ms,
     announceTimeoutMs: config.bus.request_timeout_ms,
   });
-  const components: Component[] = [broker, natsd, natsUsersWatch, mqttLink, natsLink, directory];
+  // A member whose connection is gone from both brokers is offline at once, not a TTL later.
+  const presenceLogger = componentLogger(deps.logger, "directory");
+  const linkPresence = new LinkPresence({
+    sources: [
+      { name: "mqtt", watch: (onNodes) => broker.watchNodes(onNodes) },
+      connzSource({
+        monitorUrl: `http://127.0.0.1:${config.nats.monitor_port}`, hubId, clock, logger: presenceLogger,
+        active: () => natsd.state?.type === "up",
+      }),
+    ],
+    clock, logger: presenceLogger, onGone: (nodeId) => directory.linkGone(nodeId),
+  });
+  const components: Component[] = [broker, natsd, natsUsersWatch, mqttLink, natsLink, directory, linkPresence];
   if (hasRoot(config)) {
     components.push(new Uplink({ bus, outbox: store.outbox, hubId, patterns: config.outbox.uplink, logger: rootLogger, metrics }));
   }

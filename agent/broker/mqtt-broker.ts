@@ -57,6 +57,7 @@ export class MqttBroker implements Component {
   #sweep: TimerHandle | undefined;
   #hubSecret = "";
   readonly #live = new Set<Client>();
+  readonly #nodeWatchers = new Set<(nodes: ReadonlySet<string>) => void>();
   readonly #sockets = new Set<Socket>();
   #clients: Gauge | undefined;
 
@@ -137,12 +138,34 @@ export class MqttBroker implements Component {
     this.#clients = o.metrics.gauge("adaos_broker_clients", "MQTT clients connected to the hub's broker.");
     this.#clients.set(0);
     const count = (): void => this.#clients?.set(aedes.connectedClients);
-    aedes.on("client", (client) => (this.#live.add(client), count()));
-    aedes.on("clientDisconnect", (client) => (this.#live.delete(client), count()));
+    aedes.on("client", (client) => (this.#live.add(client), count(), this.#nodesChanged()));
+    aedes.on("clientDisconnect", (client) => (this.#live.delete(client), count(), this.#nodesChanged()));
     aedes.on("clientError", (client, err) => gate.onClientError(client, err, "client"));
     aedes.on("connectionError", (client, err) => gate.onClientError(client, err, "connection"));
     // Broker-level failures (e.g. the periodic will sweep) must never become an unhandled 'error'.
     (aedes as EventEmitter).on("error", (err: Error) => o.logger.error({ err }, "MQTT broker error"));
+  }
+
+  /** Members connected now (by node id), and again on every connect and disconnect. */
+  watchNodes(onNodes: (nodes: ReadonlySet<string>) => void): { stop(): void } {
+    this.#nodeWatchers.add(onNodes);
+    onNodes(this.#memberNodes());
+    return { stop: () => void this.#nodeWatchers.delete(onNodes) };
+  }
+
+  #memberNodes(): Set<string> {
+    const nodes = new Set<string>();
+    for (const client of this.#live) {
+      const identity = this.#gate?.session(client)?.rules.peer.identity;
+      if (identity?.role === "member") nodes.add(identity.nodeId);
+    }
+    return nodes;
+  }
+
+  #nodesChanged(): void {
+    if (this.#nodeWatchers.size === 0) return;
+    const nodes = this.#memberNodes();
+    for (const w of this.#nodeWatchers) w(nodes);
   }
 
   #armSweep(clock: Clock): void {
