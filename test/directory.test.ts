@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { promisify } from "node:util";
 import { ApiClient } from "../agent/cli/api-client.js";
-import { startAgent, tempDir, waitFor, within, type RunningAgent } from "./helpers.js";
+import { MAIN, startAgent, tempDir, waitFor, within, type RunningAgent } from "./helpers.js";
 import { HUB_ID, makeHub, startMember, TOKEN, type HubProcess } from "./saf-harness.js";
 
 const run = promisify(execFile);
@@ -110,6 +110,18 @@ test("hub + 3 members: listed with load, rtt and battery; the battery follows sy
   assert.deepEqual(listed.get("tablet")?.telemetry?.battery, { percent: 80, charging: false });
   assert.deepEqual(listed.get("tv")?.capabilities, [{ id: "capability://display.play", status: "up", prio: 50, cost: 0, inputs: ["video/mp4"], outputs: [] }]);
   assert.equal(listed.get(HUB_ID)?.kind, "hub", "the hub lists itself");
+
+  // The same through the CLI: a table, and one JSON object per node.
+  const cli = (...args: string[]) => run(process.execPath, [MAIN, "nodes", ...args, "--api", hub.url, "--token", TOKEN]);
+  const table = (await cli()).stdout.trim().split("\n");
+  assert.match(table[0] ?? "", /^NODE +ROLE +ONLINE +LOAD +RTT +BATTERY +CAPABILITIES +LAST SEEN$/);
+  const row = (id: string) => table.find((l) => l.startsWith(`${id} `)) ?? "";
+  assert.match(row("tablet"), /^tablet +member +yes +\d+\.\d\d +[\d.]+ ms +80% /);
+  assert.match(row("tv"), / display\.play /);
+  assert.match(row(HUB_ID), new RegExp(`^${HUB_ID} +hub +yes `));
+  const json = (await cli("--json")).stdout.trim().split("\n").map((l) => JSON.parse(l) as Node);
+  assert.deepEqual(json.map((n) => n.node_id).sort(), [HUB_ID, "kitchen", "tablet", "tv"].sort());
+  await assert.rejects(cli("bogus"), (e: { code?: number; stderr?: string }) => e.code === 2 && /unknown nodes subcommand "bogus"/.test(e.stderr ?? ""));
 
   fakeBattery(tabletSys, 79);
   const followMs = await waitFor("the battery to follow the fake tree", async () => {

@@ -83,7 +83,16 @@ export function presenceComponents(deps: PresenceDeps): Presence {
   const components: Component[] = [announcer, heartbeat];
   if (config.role === "member") {
     if (config.hub.id === null) logger.info("hub.id is not set: no round-trip pings to the hub (rtt_to.hub stays empty)");
-    else components.push(new HubPinger({ nodeId: config.node_id, bus, clock, logger, from, intervalMs: d.heartbeat_ms, onSample: (ms) => sampler.rtt("hub", ms) }));
+    else {
+      let measured = false;
+      const onSample = (ms: number): void => {
+        sampler.rtt("hub", ms);
+        // The first rtt goes out at once: the hub should not wait an interval to know it.
+        if (!measured) heartbeat.beatNow();
+        measured = true;
+      };
+      components.push(new HubPinger({ nodeId: config.node_id, bus, clock, logger, from, intervalMs: d.heartbeat_ms, onSample }));
+    }
   }
   return { components, announcer };
 }

@@ -144,6 +144,13 @@ export class ApiClient {
     return (await this.json("POST", "/api/dlq/purge", selection)) as { purged: number };
   }
 
+  /** GET /api/subnet/nodes: the subnet directory's nodes (a member answers from its hub's snapshot). */
+  async subnetNodes(): Promise<readonly Record<string, unknown>[]> {
+    const body = (await this.json("GET", "/api/subnet/nodes")) as { nodes?: unknown };
+    if (!Array.isArray(body.nodes)) throw new InternalError(`${this.base}/api/subnet/nodes answered without a nodes list`);
+    return body.nodes as Record<string, unknown>[];
+  }
+
   /** GET /api/outbox/stats. */
   async outboxStats(): Promise<OutboxStatsAnswer> {
     return (await this.json("GET", "/api/outbox/stats")) as OutboxStatsAnswer;
@@ -236,8 +243,10 @@ export class ApiClient {
   #errorFrom(status: number, text: string): AdaosError {
     let wire: WireError | undefined;
     try {
-      const body = JSON.parse(text) as { error?: Partial<WireError> };
-      if (typeof body.error?.code === "string" && typeof body.error.message === "string") wire = body.error as WireError;
+      const body = JSON.parse(text) as { error?: Partial<WireError> | string; code?: unknown };
+      if (typeof body.error === "object" && typeof body.error.code === "string" && typeof body.error.message === "string") wire = body.error as WireError;
+      // The subnet routes answer upstream-style: {ok: false, error: "<message>", code}.
+      else if (typeof body.error === "string" && typeof body.code === "string") wire = { code: body.code, message: body.error };
     } catch {
       // not our error format: reported below with the status and the start of the body
     }

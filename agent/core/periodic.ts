@@ -10,6 +10,7 @@ export class Periodic {
   #timer: TimerHandle | undefined;
   #stopped = true;
   #running: Promise<void> | undefined;
+  #busy = false;
 
   constructor(private readonly clock: Clock, private readonly intervalMs: number, private readonly task: () => Promise<number | void>) {}
 
@@ -28,10 +29,19 @@ export class Periodic {
     await this.#running;
   }
 
+  /** Run now instead of at the next due time; nothing when stopped or already running. */
+  runNow(): void {
+    if (this.#stopped || this.#busy) return;
+    this.#timer?.cancel();
+    this.#tick();
+  }
+
   #tick(): void {
     if (this.#stopped) return;
     let next = this.intervalMs;
+    this.#busy = true;
     this.#running = this.task().then((ms) => { if (typeof ms === "number") next = ms; }).finally(() => {
+      this.#busy = false;
       if (!this.#stopped) this.#timer = this.clock.setTimer(() => this.#tick(), next);
     });
   }

@@ -64,6 +64,11 @@ export class Heartbeat implements Component {
     return this.#periodic.stop();
   }
 
+  /** Beat now (e.g. the first rtt is in) rather than at the next interval. */
+  beatNow(): void {
+    this.#periodic.runNow();
+  }
+
   async #beat(): Promise<void> {
     const { nodeId, bus, source, clock, logger, from } = this.opts;
     try {

@@ -13,8 +13,8 @@ import type { Component } from "../core/component.js";
 import { createEnvelope } from "../core/envelope.js";
 import type { Logger } from "../core/logger.js";
 
-/** After an unanswered ping the next comes this soon, doubling up to the interval. */
-const RETRY_FIRST_MS = 100;
+/** After an unanswered ping the next comes this soon (doubling up to the interval once the hub has answered before). */
+const RETRY_FIRST_MS = 200;
 
 export interface HubPingerOptions {
   readonly nodeId: string;
@@ -31,6 +31,7 @@ export class HubPinger implements Component {
   readonly name = "hub-pinger";
   #seq = 0;
   #retryMs = RETRY_FIRST_MS;
+  #answered = false;
   readonly #periodic: Periodic;
 
   constructor(private readonly opts: HubPingerOptions) {
@@ -61,12 +62,14 @@ export class HubPinger implements Component {
       }, clock), { timeoutMs: intervalMs });
       this.opts.onSample(performance.now() - t0);
       this.#retryMs = RETRY_FIRST_MS;
+      this.#answered = true;
       return intervalMs;
     } catch (err) {
       this.opts.logger.debug({ err, seq }, "ping to the hub got no answer");
       // The link may just be coming up: the first rtt should not wait a whole interval.
+      // Until the first answer the retry stays short; after one it doubles up to the interval.
       const wait = Math.min(this.#retryMs, intervalMs);
-      this.#retryMs = Math.min(this.#retryMs * 2, intervalMs);
+      if (this.#answered) this.#retryMs = Math.min(this.#retryMs * 2, intervalMs);
       return Math.max(0, wait - (performance.now() - t0));
     }
   }
