@@ -8,7 +8,7 @@ import { connect, type NatsConnection } from "nats";
 import type { Envelope } from "../abi/envelope.js";
 import { UPLINK_STREAM } from "../agent/natsd/root-stream.js";
 import { freePort, GiveUp, runCli, startAgent, tempDir, waitFor, type Proc, type RunningAgent } from "./helpers.js";
-import type { RootCluster } from "./root-cluster.js";
+import { startRootCluster, type RootCluster } from "./root-cluster.js";
 
 interface After {
   after(fn: () => void | Promise<void>): void;
@@ -127,6 +127,15 @@ export async function rootConnection(t: After, root: RootCluster): Promise<NatsC
   const nc = await connect({ servers: [...root.clientUrls], user: root.user, pass: root.password, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   t.after(() => nc.close());
   return nc;
+}
+
+/** A 3-node root cluster with the uplink stream, and a client connection to it. */
+export async function rootWithUplink(t: After): Promise<{ root: RootCluster; rootNc: NatsConnection; jsm: Awaited<ReturnType<NatsConnection["jetstreamManager"]>> }> {
+  const root = await startRootCluster(t);
+  const rootNc = await rootConnection(t, root);
+  const jsm = await rootNc.jetstreamManager();
+  await jsm.streams.add(root.stream as unknown as Parameters<typeof jsm.streams.add>[0]);
+  return { root, rootNc, jsm };
 }
 
 /** Messages in the uplink stream now (undefined while the root cannot answer). */

@@ -8,16 +8,12 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { waitFor, within } from "./helpers.js";
-import { startRootCluster } from "./root-cluster.js";
-import { makeHub, outboxStats, produce, readUplink, rootConnection, startRoot, stopRoot, uplinkCount } from "./saf-harness.js";
+import { makeHub, outboxStats, produce, readUplink, rootWithUplink, startRoot, stopRoot, uplinkCount } from "./saf-harness.js";
 
 const TOTAL = 11_000;
 
 test("kill -9 of the hub at 20 random moments of a drain: still exactly 11,000 at the root, the outbox file intact", { timeout: 300_000 }, async (t) => {
-  const root = await startRootCluster(t);
-  const rootNc = await rootConnection(t, root);
-  const jsm = await rootNc.jetstreamManager();
-  await jsm.streams.add(root.stream as unknown as Parameters<typeof jsm.streams.add>[0]);
+  const { root, rootNc } = await rootWithUplink(t);
   // Small batches make the drain last long enough to be interrupted 20 times.
   const hub = await makeHub(t, root, [], { ADAOS_EDGE_OUTBOX_BATCH: "4" });
   await stopRoot(root);

@@ -6,8 +6,7 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { waitFor, within } from "./helpers.js";
-import { startRootCluster } from "./root-cluster.js";
-import { checkOrder, HUB_ID, makeHub, outboxStats, produce, readUplink, rootConnection, startMember, startRoot, stopRoot, uplinkCount } from "./saf-harness.js";
+import { checkOrder, HUB_ID, makeHub, outboxStats, produce, readUplink, rootWithUplink, startMember, startRoot, stopRoot, uplinkCount } from "./saf-harness.js";
 
 const HUB_EVENTS = 10_000;
 const MEMBER_EVENTS = 1_000;
@@ -15,10 +14,7 @@ const TOTAL = HUB_EVENTS + MEMBER_EVENTS;
 const OFFLINE_MS = 30_000;
 
 test("offline sync: root away ≥ 30 s, 10,000 hub + 1,000 member events → exactly 11,000 at the root, in order per source", { timeout: 240_000 }, async (t) => {
-  const root = await startRootCluster(t);
-  const rootNc = await rootConnection(t, root);
-  const jsm = await rootNc.jetstreamManager();
-  await jsm.streams.add(root.stream as unknown as Parameters<typeof jsm.streams.add>[0]);
+  const { root, rootNc, jsm } = await rootWithUplink(t);
   // The raw limit: when a plain client's JetStream publish to an R3 stream succeeds again.
   await jsm.streams.add({ name: "PROBE", subjects: ["probe.>"], num_replicas: 3 });
   const hub = await makeHub(t, root, ["tv"]);

@@ -9,8 +9,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, GiveUp, runCli, tempDir, waitFor, within, type Proc } from "./helpers.js";
-import { startRootCluster } from "./root-cluster.js";
-import { checkOrder, deadLetters, HUB_ID, makeHub, outboxStats, produce, readUplink, rootConnection, startMember, TOKEN, uplinkCount } from "./saf-harness.js";
+import { checkOrder, deadLetters, HUB_ID, makeHub, outboxStats, produce, readUplink, rootWithUplink, startMember, TOKEN, uplinkCount } from "./saf-harness.js";
 
 test("overflow with a small limit: the oldest of the lowest priority go to the DLQ with a reason, counted", { timeout: 60_000 }, async (t) => {
   // A member whose hub is not there: everything it produces waits in its outbox.
@@ -87,10 +86,7 @@ test("a corrupt outbox file: the agent starts, the file is quarantined, the read
 });
 
 test("a hub without a leafnode relays to the root over a direct client link (--root)", { timeout: 60_000 }, async (t) => {
-  const root = await startRootCluster(t);
-  const rootNc = await rootConnection(t, root);
-  const jsm = await rootNc.jetstreamManager();
-  await jsm.streams.add(root.stream as unknown as Parameters<typeof jsm.streams.add>[0]);
+  const { root, rootNc } = await rootWithUplink(t);
   const hub = await makeHub(t, undefined, [], {
     ADAOS_EDGE_NATS_SERVER_BIN: "", // no local nats-server at all
     ADAOS_EDGE_ROOT_URLS: root.clientUrls.join(","),
