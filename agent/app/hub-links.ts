@@ -105,7 +105,7 @@ export function hubComponents(deps: HubLinkDeps): RoleParts {
   const directory = new HubDirectory({
     hubId, dataDir: config.data_dir, bus, clock, logger: componentLogger(deps.logger, "directory"),
     ttlMs: config.directory.ttl_ms ?? 3 * heartbeatMs, snapshotMs: config.directory.snapshot_ms,
-    announceTimeoutMs: config.bus.request_timeout_ms,
+    announceTimeoutMs: config.bus.request_timeout_ms, metrics,
   });
   // A member whose connection is gone from both brokers is offline at once, not a TTL later.
   const presenceLogger = componentLogger(deps.logger, "directory");

@@ -9,10 +9,14 @@ test("counters and gauges render in the Prometheus text format", () => {
   c.inc({ reason: 'say "hi"\n' }, 2);
   reg.gauge("adaos_depth", "Depth.").set(7);
   reg.gauge("adaos_live", "Live.", () => [[{ kind: "a" }, 1], [{ kind: "b" }, 2]]);
+  let kept = 3;
+  reg.counter("adaos_kept_total", "Kept elsewhere.", () => [[{}, kept]]);
+  kept = 4;
   const text = reg.render();
   assert.match(text, /^# HELP adaos_x_total Things\.\n# TYPE adaos_x_total counter\nadaos_x_total 1\nadaos_x_total\{reason="say \\"hi\\"\\n"\} 2\n/);
   assert.match(text, /adaos_depth 7\n/);
   assert.match(text, /adaos_live\{kind="a"\} 1\nadaos_live\{kind="b"\} 2\n/);
+  assert.match(text, /# TYPE adaos_kept_total counter\nadaos_kept_total 4\n/);
   assert.ok(text.endsWith("\n"));
 });
 

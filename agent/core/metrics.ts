@@ -34,7 +34,8 @@ export class Counter implements Series {
   readonly type = "counter";
   readonly #values = new Map<string, number>();
 
-  constructor(readonly name: string, readonly help: string) {}
+  /** collect, when given, reads a count kept elsewhere at render time and replaces inc() values. */
+  constructor(readonly name: string, readonly help: string, private readonly collect?: () => ReadonlyArray<readonly [Labels, number]>) {}
 
   inc(labels: Labels = {}, by = 1): void {
     const key = labelKey(labels);
@@ -46,6 +47,7 @@ export class Counter implements Series {
   }
 
   render(): string[] {
+    if (this.collect) return this.collect().map(([l, v]) => `${this.name}${labelKey(l)} ${formatValue(v)}`);
     if (this.#values.size === 0) return [`${this.name} 0`];
     return [...this.#values].map(([k, v]) => `${this.name}${k} ${formatValue(v)}`);
   }
@@ -75,8 +77,8 @@ export class Gauge implements Series {
 export class MetricsRegistry {
   readonly #series = new Map<string, Series>();
 
-  counter(name: string, help: string): Counter {
-    return this.#register(new Counter(name, help));
+  counter(name: string, help: string, collect?: () => ReadonlyArray<readonly [Labels, number]>): Counter {
+    return this.#register(new Counter(name, help, collect));
   }
 
   gauge(name: string, help: string, collect?: () => ReadonlyArray<readonly [Labels, number]>): Gauge {

@@ -150,3 +150,31 @@ test("a restarted hub: nodes restored offline from SQLite, online again at their
   assert.equal(again.get("tv")?.online, true);
   assert.equal(again.capacityWrites, 0, "a heartbeat writes no capacity");
 });
+
+test("metrics: heartbeats by outcome, capacity rewrites only on a new manifest, nodes online and offline", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "adaos-hub-directory-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const clock = new ManualClock(Date.parse("2026-12-07T10:00:00Z"));
+  const metrics = new MetricsRegistry();
+  const bus = new LocalBus({ catalog: precompiledCatalog(), logger: silentLogger(), metrics, source: "agent://hub/hub-1", clock });
+  const hub = new HubDirectory({ hubId: "hub-1", dataDir: dir, bus, clock, logger: silentLogger(), ttlMs: 15_000, snapshotMs: 30_000, announceTimeoutMs: 1000, metrics });
+  await hub.start();
+  t.after(() => hub.stop());
+  const beat = (nodeId: string, load: number) =>
+    bus.publish(createEnvelope({ event_name: "telemetry.heartbeat", version: 1, source: `agent://member/${nodeId}`, priority: 4, payload: { node_id: nodeId, seq: 0, telemetry: { load }, revision: tv().revision } }, clock));
+  bus.publish(createEnvelope({ event_name: "net.subnet.node.announced", version: 1, source: "agent://member/tv", payload: { manifest: tv() } }, clock));
+  await flush();
+  for (const load of [0.1, 0.2, 0.3]) beat("tv", load);
+  beat("ghost", 0.5);
+  await flush();
+  bus.publish(createEnvelope({ event_name: "net.subnet.node.announced", version: 1, source: "agent://member/tv", payload: { manifest: tv() } }, clock));
+  await flush();
+  const text = metrics.render();
+  assert.match(text, /^adaos_directory_heartbeats_total\{outcome="ok"\} 3$/m);
+  assert.match(text, /^adaos_directory_heartbeats_total\{outcome="unknown"\} 1$/m);
+  assert.match(text, /^adaos_directory_capacity_writes_total 1$/m, "the same manifest again is no rewrite");
+  assert.match(text, /^adaos_directory_nodes\{state="online"\} 1$/m);
+  bus.publish(createEnvelope({ event_name: "net.subnet.node.announced", version: 1, source: "agent://member/tv", payload: { manifest: tv(70) } }, clock));
+  await flush();
+  assert.match(metrics.render(), /^adaos_directory_capacity_writes_total 2$/m);
+});

@@ -19,6 +19,7 @@ import type { Component } from "../core/component.js";
 import { createEnvelope } from "../core/envelope.js";
 import { StorageError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
+import type { Counter, MetricsRegistry } from "../core/metrics.js";
 import { Directory, type HeartbeatResult, type Registration } from "./directory.js";
 import { DirectoryStore } from "./directory-store.js";
 import type { CapabilityStatus } from "./heartbeat.js";
@@ -41,6 +42,7 @@ export interface HubDirectoryOptions {
   readonly snapshotMs: number;
   /** How long a node has to answer net.subnet.announce. */
   readonly announceTimeoutMs: number;
+  readonly metrics?: MetricsRegistry;
 }
 
 interface AnnouncedPayload {
@@ -69,14 +71,25 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
   #debounce: TimerHandle | undefined;
   #periodic: TimerHandle | undefined;
   #stopped = false;
+  /** Capacity rewrites of stores closed before (a stop and start keeps the count going). */
+  #earlierCapacityWrites = 0;
+  readonly #heartbeats: Counter | undefined;
 
   constructor(private readonly opts: HubDirectoryOptions) {
     this.#source = `directory@${opts.hubId}`;
+    const m = opts.metrics;
+    this.#heartbeats = m?.counter("adaos_directory_heartbeats_total", "Heartbeats the hub's directory took, by outcome (ok, unknown: the node was asked to announce).");
+    m?.counter("adaos_directory_capacity_writes_total", "Rewrites of a node's capacity tables in SQLite: announces and registrations whose manifest changed (heartbeats never rewrite them).", () => [[{}, this.capacityWrites]]);
+    m?.gauge("adaos_directory_nodes", "Nodes in the subnet directory, online and offline.", () => {
+      const nodes = this.#directory?.nodes() ?? [];
+      const online = nodes.filter((n) => n.online).length;
+      return [[{ state: "online" }, online], [{ state: "offline" }, nodes.length - online]];
+    });
   }
 
-  /** Capacity rewrites since start (the bench's "writes only on change"). */
+  /** Capacity rewrites since the process started (the bench's "writes only on change"). */
   get capacityWrites(): number {
-    return this.#store?.capacityWrites ?? 0;
+    return this.#earlierCapacityWrites + (this.#store?.capacityWrites ?? 0);
   }
 
   async start(): Promise<void> {
@@ -103,6 +116,7 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     this.#periodic?.cancel();
     this.#debounce = this.#periodic = undefined;
     await this.#directory?.stop();
+    this.#earlierCapacityWrites += this.#store?.capacityWrites ?? 0;
     this.#store?.close();
     this.#store = undefined;
     this.#directory = undefined;
@@ -178,6 +192,7 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     const nodeId = this.#speaker(e, p.node_id, "heartbeat");
     if (nodeId === undefined || this.#directory === undefined) return;
     const result = this.#directory.heartbeat(nodeId, p.telemetry, p.capabilities);
+    this.#heartbeats?.inc({ outcome: result.ok ? "ok" : "unknown" });
     if (!result.ok) this.#ask(nodeId, "unknown");
     else if (p.revision !== undefined && p.revision !== this.#directory.revisionOf(nodeId)) this.#ask(nodeId, "revision");
   }
