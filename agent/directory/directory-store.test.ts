@@ -74,3 +74,40 @@ test("a reopened directory (hub restart) has every node, offline until heard fro
     { node_id: "tv", base_url: "http://tv.local:8778", io_type: "display", priority: 60 },
   ]);
 });
+
+test("heartbeats wait in memory and go to disk together at flush(); reads see them at once; offline and close flush first", (t) => {
+  const d = dir(t);
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = DirectoryStore.open(d, clock);
+  store.upsert(tv("r1"));
+  store.upsert({ ...tv("s1"), nodeId: "speaker" });
+  const raw = new Database(join(d, DIRECTORY_DB_FILE), { readonly: true });
+  t.after(() => raw.close());
+  const onDisk = (id: string) => raw.prepare("SELECT n.online, n.last_seen, t.telemetry FROM subnet_nodes n LEFT JOIN node_telemetry t USING (node_id) WHERE node_id = ?").get(id);
+
+  clock.advance(5000);
+  for (let i = 0; i < 50; i++) {
+    assert.equal(store.heartbeat("tv", { load: i / 100 }), true);
+    assert.equal(store.heartbeat("speaker", { load: 0.5 }), true);
+  }
+  assert.equal(store.pending, 2, "the latest per node");
+  assert.deepEqual(onDisk("tv"), { online: 1, last_seen: 1_700_000_000, telemetry: null }, "nothing written yet");
+  assert.deepEqual(store.get("tv")?.telemetry, { load: 0.49 }, "but read back at once");
+  assert.equal(store.get("tv")?.last_seen, 1_700_000_005);
+
+  store.flush();
+  assert.equal(store.flushes, 1, "100 heartbeats, one transaction");
+  assert.equal(store.pending, 0);
+  assert.deepEqual(onDisk("tv"), { online: 1, last_seen: 1_700_000_005, telemetry: '{"load":0.49}' });
+
+  clock.advance(5000);
+  store.heartbeat("tv", { load: 0.9 });
+  store.markOffline("tv");
+  assert.deepEqual(onDisk("tv"), { online: 0, last_seen: 1_700_000_010, telemetry: '{"load":0.9}' }, "the pending beat written before, so offline stays offline");
+  store.flush();
+  assert.equal((onDisk("tv") as { online: number }).online, 0);
+
+  store.heartbeat("speaker", { load: 0.7 });
+  store.close();
+  assert.deepEqual(onDisk("speaker"), { online: 1, last_seen: 1_700_000_010, telemetry: '{"load":0.7}' }, "close writes what is pending");
+});

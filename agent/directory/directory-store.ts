@@ -2,15 +2,30 @@
  * The hub's subnet directory on disk (<data_dir>/directory.db), in the tables upstream AdaOS uses
  * (seed 003 "Subnet Directory": `subnet_nodes`, `subnet_capacity_io`, `subnet_capacity_skills`,
  * `subnet_capacity_scenarios`) so its tools can read it, plus `node_telemetry` (the latest
- * heartbeat's telemetry) and our manifest with its revision. A heartbeat touches only the node's
- * row and its telemetry; the capacity tables are rewritten only when the node's manifest revision
- * changed (`capacityWrites` counts those). Opening marks every node offline: a restarted hub knows
- * its nodes but not that they are still there until their next heartbeat.
+ * heartbeat's telemetry) and our manifest with its revision. The capacity tables are rewritten
+ * only when the node's manifest revision changed (`capacityWrites` counts those).
+ *
+ * Heartbeats are the bulk of the traffic (500 nodes every 5 s = 100/s) and carry only volatile
+ * facts, so they are kept in memory and written together by flush() — the directory calls it once
+ * a second — in one transaction: one commit (one fsync) a second instead of one per heartbeat,
+ * which is what an SD card lives longer with. Reads see the pending values; any other write
+ * (upsert, offline, remove) flushes first so rows never go backwards. A crash loses at most the
+ * last second of last_seen/telemetry, which a restarted hub does not trust anyway: opening marks
+ * every node offline until its next heartbeat.
  */
 import { join } from "node:path";
 import type { Clock } from "../core/clock.js";
 import { StorageError } from "../core/errors.js";
+import type Database from "better-sqlite3";
 import { openDatabase, type Db, type Migration } from "../store/sqlite.js";
+
+type Statement = Database.Statement<unknown[]>;
+
+interface PendingBeat {
+  /** Epoch seconds. */
+  readonly lastSeen: number;
+  readonly telemetry: string;
+}
 
 export const DIRECTORY_DB_FILE = "directory.db";
 
@@ -109,14 +124,39 @@ interface NodeRow {
 
 export class DirectoryStore {
   #capacityWrites = 0;
+  #flushes = 0;
+  /** Every stored node's manifest revision: a heartbeat checks and the hub compares without a query. */
+  readonly #revisions = new Map<string, string>();
+  /** Heartbeats not written yet, the latest per node. */
+  readonly #pending = new Map<string, PendingBeat>();
+  readonly #statements = new Map<string, Statement>();
 
-  private constructor(private readonly db: Db, private readonly clock: Clock) {}
+  private constructor(private readonly db: Db, private readonly clock: Clock) {
+    for (const r of db.prepare("SELECT node_id, revision FROM subnet_nodes").all() as { node_id: string; revision: string }[]) {
+      this.#revisions.set(r.node_id, r.revision);
+    }
+  }
 
   /** Open (creating) the directory; every node it knows is marked offline until heard from. */
   static open(dataDir: string, clock: Clock): DirectoryStore {
     const db = openDatabase(join(dataDir, DIRECTORY_DB_FILE), MIGRATIONS);
     db.prepare("UPDATE subnet_nodes SET online = 0").run();
     return new DirectoryStore(db, clock);
+  }
+
+  /** Transactions that wrote pending heartbeats since open. */
+  get flushes(): number {
+    return this.#flushes;
+  }
+
+  /** Heartbeats taken but not written yet. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** The stored revision of a node's manifest; undefined when it is not registered. */
+  revisionOf(nodeId: string): string | undefined {
+    return this.#revisions.get(nodeId);
   }
 
   /** How many times a node's capacity tables were rewritten since open. */
@@ -126,9 +166,10 @@ export class DirectoryStore {
 
   /** Record a node heard from now (announce, register, heartbeat with capacity). */
   upsert(node: NodeInput): void {
+    this.flush();
     this.#write(() => {
-      const before = this.db.prepare("SELECT revision FROM subnet_nodes WHERE node_id = ?").get(node.nodeId) as { revision: string } | undefined;
-      this.db.prepare(`
+      const before = this.#revisions.get(node.nodeId);
+      this.#sql(`
         INSERT INTO subnet_nodes (node_id, subnet_id, hostname, roles, base_url, node_state, kind, online, last_seen, revision, manifest)
         VALUES (@node_id, @subnet_id, @hostname, @roles, @base_url, @node_state, @kind, 1, @last_seen, @revision, @manifest)
         ON CONFLICT(node_id) DO UPDATE SET subnet_id = excluded.subnet_id, hostname = excluded.hostname, roles = excluded.roles,
@@ -139,69 +180,100 @@ export class DirectoryStore {
         base_url: node.baseUrl ?? null, node_state: node.nodeState ?? null, kind: node.kind, last_seen: this.clock.now() / 1000,
         revision: node.revision, manifest: node.manifest === undefined ? null : JSON.stringify(node.manifest),
       });
-      if (before?.revision !== node.revision) this.#writeCapacity(node.nodeId, node.capacity);
+      if (before !== node.revision) this.#writeCapacity(node.nodeId, node.capacity);
     });
+    this.#revisions.set(node.nodeId, node.revision);
   }
 
-  /** A heartbeat: last seen now, online, and its telemetry. False when the node is not registered. */
+  /** A heartbeat: last seen now, online, and its telemetry (written at the next flush). False when the node is not registered. */
   heartbeat(nodeId: string, telemetry: unknown): boolean {
-    return this.#write(() => {
-      const now = this.clock.now() / 1000;
-      const touched = this.db.prepare("UPDATE subnet_nodes SET online = 1, last_seen = ? WHERE node_id = ?").run(now, nodeId).changes > 0;
-      if (touched) {
-        this.db.prepare("INSERT INTO node_telemetry (node_id, telemetry, updated_at) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET telemetry = excluded.telemetry, updated_at = excluded.updated_at")
-          .run(nodeId, JSON.stringify(telemetry), now);
+    if (!this.#revisions.has(nodeId)) return false;
+    this.#pending.set(nodeId, { lastSeen: this.clock.now() / 1000, telemetry: JSON.stringify(telemetry) });
+    return true;
+  }
+
+  /** Write the pending heartbeats in one transaction. */
+  flush(): void {
+    if (this.#pending.size === 0) return;
+    const beats = [...this.#pending];
+    this.#write(() => {
+      const touch = this.#sql("UPDATE subnet_nodes SET online = 1, last_seen = ? WHERE node_id = ?");
+      const telemetry = this.#sql("INSERT INTO node_telemetry (node_id, telemetry, updated_at) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET telemetry = excluded.telemetry, updated_at = excluded.updated_at");
+      for (const [nodeId, b] of beats) {
+        touch.run(b.lastSeen, nodeId);
+        telemetry.run(nodeId, b.telemetry, b.lastSeen);
       }
-      return touched;
     });
+    // Only once written: a failed flush keeps them for the next one (newer beats replace older).
+    for (const [nodeId, b] of beats) if (this.#pending.get(nodeId) === b) this.#pending.delete(nodeId);
+    this.#flushes++;
   }
 
   markOffline(nodeId: string): void {
-    this.#write(() => this.db.prepare("UPDATE subnet_nodes SET online = 0 WHERE node_id = ?").run(nodeId));
+    this.flush();
+    this.#write(() => this.#sql("UPDATE subnet_nodes SET online = 0 WHERE node_id = ?").run(nodeId));
   }
 
   /** Deregister: the node and its capacity and telemetry are forgotten. */
   remove(nodeId: string): boolean {
-    return this.#write(() => this.db.prepare("DELETE FROM subnet_nodes WHERE node_id = ?").run(nodeId).changes > 0);
+    this.#pending.delete(nodeId);
+    this.#revisions.delete(nodeId);
+    return this.#write(() => this.#sql("DELETE FROM subnet_nodes WHERE node_id = ?").run(nodeId).changes > 0);
   }
 
   get(nodeId: string): NodeRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM subnet_nodes WHERE node_id = ?").get(nodeId) as NodeRow | undefined;
+    const row = this.#sql("SELECT * FROM subnet_nodes WHERE node_id = ?").get(nodeId) as NodeRow | undefined;
     return row === undefined ? undefined : this.#record(row);
   }
 
   list(): NodeRecord[] {
-    return (this.db.prepare("SELECT * FROM subnet_nodes ORDER BY node_id").all() as NodeRow[]).map((r) => this.#record(r));
+    return (this.#sql("SELECT * FROM subnet_nodes ORDER BY node_id").all() as NodeRow[]).map((r) => this.#record(r));
   }
 
+  /** Flushes what is pending, then closes the database. */
   close(): void {
-    this.db.close();
+    try {
+      this.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  /** Each statement is prepared once. */
+  #sql(text: string): Statement {
+    let s = this.#statements.get(text);
+    if (s === undefined) {
+      s = this.db.prepare(text);
+      this.#statements.set(text, s);
+    }
+    return s;
   }
 
   #writeCapacity(nodeId: string, capacity: Capacity): void {
     for (const table of ["subnet_capacity_io", "subnet_capacity_skills", "subnet_capacity_scenarios"]) {
-      this.db.prepare(`DELETE FROM ${table} WHERE node_id = ?`).run(nodeId);
+      this.#sql(`DELETE FROM ${table} WHERE node_id = ?`).run(nodeId);
     }
-    const io = this.db.prepare("INSERT INTO subnet_capacity_io (node_id, io_type, capabilities, priority, id_hint) VALUES (?, ?, ?, ?, ?)");
+    const io = this.#sql("INSERT INTO subnet_capacity_io (node_id, io_type, capabilities, priority, id_hint) VALUES (?, ?, ?, ?, ?)");
     for (const e of capacity.io) io.run(nodeId, e.io_type, JSON.stringify(e.capabilities), e.priority, e.id_hint ?? null);
     for (const [table, items] of [["subnet_capacity_skills", capacity.skills], ["subnet_capacity_scenarios", capacity.scenarios]] as const) {
-      const insert = this.db.prepare(`INSERT INTO ${table} (node_id, name, version, active, dev) VALUES (?, ?, ?, ?, ?)`);
+      const insert = this.#sql(`INSERT INTO ${table} (node_id, name, version, active, dev) VALUES (?, ?, ?, ?, ?)`);
       for (const s of items) insert.run(nodeId, s.name, s.version ?? null, s.active === false ? 0 : 1, s.dev === true ? 1 : 0);
     }
     this.#capacityWrites++;
   }
 
   #record(row: NodeRow): NodeRecord {
-    const io = (this.db.prepare("SELECT io_type, capabilities, priority, id_hint FROM subnet_capacity_io WHERE node_id = ? ORDER BY rowid").all(row.node_id) as
+    const io = (this.#sql("SELECT io_type, capabilities, priority, id_hint FROM subnet_capacity_io WHERE node_id = ? ORDER BY rowid").all(row.node_id) as
       { io_type: string; capabilities: string; priority: number; id_hint: string | null }[])
       .map((e) => ({ io_type: e.io_type, capabilities: JSON.parse(e.capabilities) as string[], priority: e.priority, ...(e.id_hint === null ? {} : { id_hint: e.id_hint }) }));
     const items = (table: string): CapacityItem[] =>
-      (this.db.prepare(`SELECT name, version, active, dev FROM ${table} WHERE node_id = ? ORDER BY rowid`).all(row.node_id) as
+      (this.#sql(`SELECT name, version, active, dev FROM ${table} WHERE node_id = ? ORDER BY rowid`).all(row.node_id) as
         { name: string; version: string | null; active: number; dev: number }[])
         .map((s) => ({ name: s.name, ...(s.version === null ? {} : { version: s.version }), active: s.active === 1, dev: s.dev === 1 }));
-    const t = this.db.prepare("SELECT telemetry FROM node_telemetry WHERE node_id = ?").get(row.node_id) as { telemetry: string } | undefined;
+    const pending = this.#pending.get(row.node_id);
+    const t = pending ?? (this.#sql("SELECT telemetry FROM node_telemetry WHERE node_id = ?").get(row.node_id) as { telemetry: string } | undefined);
     return {
-      node_id: row.node_id, kind: row.kind, online: row.online === 1, last_seen: row.last_seen, subnet_id: row.subnet_id,
+      node_id: row.node_id, kind: row.kind, online: pending !== undefined || row.online === 1, last_seen: pending?.lastSeen ?? row.last_seen, subnet_id: row.subnet_id,
       hostname: row.hostname, roles: JSON.parse(row.roles) as string[], base_url: row.base_url, node_state: row.node_state,
       revision: row.revision, capacity: { io, skills: items("subnet_capacity_skills"), scenarios: items("subnet_capacity_scenarios") },
       telemetry: t === undefined ? null : (JSON.parse(t.telemetry) as unknown),

@@ -70,7 +70,17 @@ export class Directory implements Component {
   stop(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#flush();
     return Promise.resolve();
+  }
+
+  /** The store's pending heartbeats to disk; a failure is logged and they wait for the next tick. */
+  #flush(): void {
+    try {
+      this.opts.store.flush();
+    } catch (err) {
+      this.opts.logger.error({ err }, "directory: could not write heartbeats; kept in memory for the next try");
+    }
   }
 
   /** A node's manifest (announce, or register over HTTP). */
@@ -126,7 +136,7 @@ export class Directory implements Component {
 
   /** The revision the directory has for a node (undefined: unknown). */
   revisionOf(nodeId: string): string | undefined {
-    return this.opts.store.get(nodeId)?.revision;
+    return this.opts.store.revisionOf(nodeId);
   }
 
   /** One node as the API shows it, or undefined. */
@@ -189,6 +199,7 @@ export class Directory implements Component {
 
   #arm(): void {
     this.#timer = this.opts.clock.setTimer(() => {
+      this.#flush();
       for (const change of this.#liveness.check()) {
         this.opts.store.markOffline(change.nodeId);
         this.#changed(change);

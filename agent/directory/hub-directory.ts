@@ -73,6 +73,7 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
   #stopped = false;
   /** Capacity rewrites of stores closed before (a stop and start keeps the count going). */
   #earlierCapacityWrites = 0;
+  #earlierFlushes = 0;
   readonly #heartbeats: Counter | undefined;
 
   constructor(private readonly opts: HubDirectoryOptions) {
@@ -80,6 +81,7 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     const m = opts.metrics;
     this.#heartbeats = m?.counter("adaos_directory_heartbeats_total", "Heartbeats the hub's directory took, by outcome (ok, unknown: the node was asked to announce).");
     m?.counter("adaos_directory_capacity_writes_total", "Rewrites of a node's capacity tables in SQLite: announces and registrations whose manifest changed (heartbeats never rewrite them).", () => [[{}, this.capacityWrites]]);
+    m?.counter("adaos_directory_heartbeat_flushes_total", "Transactions that wrote the heartbeats taken since the one before (one a second at most).", () => [[{}, this.#earlierFlushes + (this.#store?.flushes ?? 0)]]);
     m?.gauge("adaos_directory_nodes", "Nodes in the subnet directory, online and offline.", () => {
       const nodes = this.#directory?.nodes() ?? [];
       const online = nodes.filter((n) => n.online).length;
@@ -117,6 +119,7 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     this.#debounce = this.#periodic = undefined;
     await this.#directory?.stop();
     this.#earlierCapacityWrites += this.#store?.capacityWrites ?? 0;
+    this.#earlierFlushes += this.#store?.flushes ?? 0;
     this.#store?.close();
     this.#store = undefined;
     this.#directory = undefined;

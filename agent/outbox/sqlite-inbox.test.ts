@@ -80,3 +80,19 @@ test("a commit that fails rejects every record() of its tick with StorageError",
   for (const p of pending) await assert.rejects(p, StorageError);
   await inbox.close();
 });
+
+test("commitEveryMs: keys recorded on separate ticks within the window share one commit; has() sees them at once", async (t) => {
+  const db = openOutboxDb(outboxDbPath(tempDir(t)));
+  const inbox = new SqliteInbox(db, { window: 100, clock: new ManualClock(), commitEveryMs: 40 });
+  t.after(async () => { await inbox.close(); db.close(); });
+  const durable: Promise<void>[] = [];
+  for (const k of ["a", "b", "c"]) {
+    durable.push(inbox.record(k));
+    assert.equal(inbox.has(k), true);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(inbox.commits, 0, "still waiting for company");
+  await Promise.all(durable);
+  assert.equal(inbox.commits, 1);
+  assert.equal(inbox.size(), 3);
+});

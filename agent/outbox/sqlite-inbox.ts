@@ -1,7 +1,9 @@
 /**
  * The inbox (inbox.ts) kept in the `inbox` table of outbox.db. record() stages keys in memory and
- * commits everything staged in one transaction per tick (one fsync for many, like outbox
- * enqueues); has() sees a staged key at once. After each commit the oldest rows beyond the window
+ * commits everything staged in one transaction (one fsync for many, like outbox enqueues): on the
+ * next tick, or `commitEveryMs` after the first key staged, so a steady trickle (a fleet's
+ * heartbeats, one every few milliseconds) costs a commit per window rather than one per envelope;
+ * has() sees a staged key at once. After each commit the oldest rows beyond the window
  * are deleted. It does not own the database: close() commits what is staged, the caller closes
  * the db.
  */
@@ -16,6 +18,8 @@ export interface SqliteInboxOptions {
   readonly window: number;
   /** Stamps the `at` column (when a key was recorded). */
   readonly clock: Clock;
+  /** How long staged keys may wait for company before the commit; 0 (default): the next tick. */
+  readonly commitEveryMs?: number;
 }
 
 interface Waiter {
@@ -41,10 +45,13 @@ export class SqliteInbox implements Inbox {
   #waiters: Waiter[] = [];
   #scheduled = false;
   #closed = false;
+  #commits = 0;
+  readonly #commitEveryMs: number;
 
   constructor(db: Db, opts: SqliteInboxOptions) {
     this.#window = opts.window;
     this.#clock = opts.clock;
+    this.#commitEveryMs = opts.commitEveryMs ?? 0;
     try {
       this.#find = db.prepare("SELECT 1 FROM inbox WHERE key = ?");
       this.#insert = db.prepare("INSERT OR IGNORE INTO inbox (key, at) VALUES (?, ?)");
@@ -78,13 +85,19 @@ export class SqliteInbox implements Inbox {
       this.#waiters.push({ resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.#flush());
+        if (this.#commitEveryMs > 0) setTimeout(() => this.#flush(), this.#commitEveryMs);
+        else setImmediate(() => this.#flush());
       }
     });
   }
 
   size(): number {
     return this.#rows;
+  }
+
+  /** Transactions committed since open. */
+  get commits(): number {
+    return this.#commits;
   }
 
   close(): Promise<void> {
@@ -102,6 +115,7 @@ export class SqliteInbox implements Inbox {
     const waiters = this.#waiters;
     try {
       this.#rows = this.#commit(staged, this.#rows);
+      this.#commits++;
     } catch (err) {
       const error = new StorageError(`cannot record ${staged.size} inbox keys: ${(err as Error).message}`, { cause: err });
       for (const w of waiters) w.reject(error);
