@@ -56,6 +56,10 @@ export class ApiUnreachableError extends AdaosError { readonly code = "E_API_UNR
 export class RegistryInvalidError extends AdaosError { readonly code = "E_REGISTRY_INVALID"; }
 export class ConflictError extends AdaosError { readonly code = "E_CONFLICT"; }
 export class StorageError extends AdaosError { readonly code = "E_STORAGE"; }
+export class ScenarioInvalidError extends AdaosError { readonly code = "E_SCENARIO_INVALID"; }
+export class ExpressionError extends AdaosError { readonly code = "E_EXPRESSION_INVALID"; }
+export class ScheduleInvalidError extends AdaosError { readonly code = "E_SCHEDULE_INVALID"; }
+export class CancelledError extends AdaosError { readonly code = "E_CANCELLED"; }
 
 type ErrorClass = new (message: string, options?: { cause?: unknown; issues?: readonly Issue[] }) => AdaosError;
 
