@@ -1,4 +1,5 @@
-/** Shared bits of the benchmarks: timing a run, the median of repeats, and one printed report. */
+/** Shared bits of the benchmarks: timing a run, the median of repeats, one printed report, a process's memory. */
+import { readFileSync } from "node:fs";
 
 export interface Figure {
   readonly name: string;
@@ -30,4 +31,10 @@ export function report(title: string, raw: Figure, ours: readonly Figure[]): voi
     const ratio = f.perSecond / raw.perSecond;
     console.log(`  ours       ${f.name.padEnd(44)} ${fmt(f.perSecond).padStart(10)}   ratio ${ratio.toFixed(3)} (${(ratio * 100).toFixed(1)}% of raw)`);
   }
+}
+
+/** Resident memory of a process (VmRSS from /proc/<pid>/status), in bytes. */
+export function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:")) ?? "VmRSS: 0 kB";
+  return Number(/(\d+)/.exec(line)?.[1] ?? "0") * 1024;
 }

@@ -6,11 +6,12 @@
  *   npm run package && node dist/bench/binary.bench.js [runs]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { rssBytes } from "./bench-util.js";
 
 const RUNS = Number(process.argv[2] ?? 5);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -26,11 +27,6 @@ async function freePort(): Promise<number> {
       srv.close(() => resolve(typeof addr === "object" && addr !== null ? addr.port : 0));
     });
   });
-}
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:")) ?? "VmRSS: 0 kB";
-  return Number(/(\d+)/.exec(line)?.[1] ?? "0") * 1024;
 }
 
 async function startOnce(cmd: string, args: string[]): Promise<{ readyMs: number; rss: number }> {

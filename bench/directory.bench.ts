@@ -27,6 +27,7 @@ import { systemClock } from "../agent/core/clock.js";
 import { createEnvelope } from "../agent/core/envelope.js";
 import { DirectoryStore } from "../agent/directory/directory-store.js";
 import { buildManifest } from "../agent/directory/manifest.js";
+import { rssBytes } from "./bench-util.js";
 import { Cleanups, Scratch } from "./outbox-util.js";
 import { freePort } from "../test/helpers.js";
 
@@ -49,7 +50,7 @@ for (const [name, v] of [["members", MEMBERS], ["window_s", WINDOW_S]] as const)
 
 const cleanups = new Cleanups();
 cleanups.onSignals();
-const scratch = new Scratch(cleanups);
+const scratch = new Scratch(cleanups, "directory");
 
 const CLK_TCK = 100; // USER_HZ on Linux, whatever the kernel's HZ
 
@@ -58,11 +59,6 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:")) ?? "VmRSS: 0 kB";
-  return Number(/(\d+)/.exec(line)?.[1] ?? "0") * 1024;
 }
 
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;

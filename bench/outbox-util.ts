@@ -80,8 +80,8 @@ export class Scratch {
   readonly dir: string;
   #files = 0;
 
-  constructor(cleanups: Cleanups) {
-    this.dir = mkdtempSync(join(tmpdir(), "adaos-bench-outbox-"));
+  constructor(cleanups: Cleanups, name = "outbox") {
+    this.dir = mkdtempSync(join(tmpdir(), `adaos-bench-${name}-`));
     cleanups.after(() => rmSync(this.dir, { recursive: true, force: true }));
   }
 

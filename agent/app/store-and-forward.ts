@@ -18,7 +18,6 @@ import { SqliteInbox } from "../outbox/sqlite-inbox.js";
 import { SqliteOutbox } from "../outbox/sqlite-outbox.js";
 import type { Db } from "../store/sqlite.js";
 
-
 /**
  * Received ids wait this long for company before their commit: a hub hearing 500 members gets
  * ~100 envelopes a second, one every few ms, and would otherwise commit (fsync) each alone. A

@@ -85,14 +85,14 @@ export class Directory implements Component {
 
   /** A node's manifest (announce, or register over HTTP). */
   announce(manifest: Manifest, reason: UpReason = "announce", extra: { baseUrl?: string; hostname?: string } = {}): void {
-    const before = this.opts.store.get(manifest.node_id);
+    const before = this.opts.store.revisionOf(manifest.node_id);
     this.opts.store.upsert({ nodeId: manifest.node_id, kind: manifest.kind, revision: manifest.revision, capacity: manifest.capacity, manifest, ...extra });
     this.#changed(this.#liveness.seen(manifest.node_id, reason));
-    if (before?.revision !== manifest.revision) {
+    if (before !== manifest.revision) {
       this.#publish("capacity.changed", {
         node_id: manifest.node_id,
         revision: manifest.revision,
-        ...(before === undefined ? {} : { previous_revision: before.revision }),
+        ...(before === undefined ? {} : { previous_revision: before }),
         capabilities: manifest.capabilities.map((c) => ({ id: c.id, status: "up" })),
       });
     }
@@ -102,7 +102,7 @@ export class Directory implements Component {
   register(reg: Registration): { readonly lease_seconds: number } {
     const capacity = reg.capacity ?? EMPTY_CAPACITY;
     const revision = createHash("sha256").update(JSON.stringify(capacity)).digest("hex").slice(0, 16);
-    const before = this.opts.store.get(reg.node_id);
+    const before = this.opts.store.revisionOf(reg.node_id);
     this.opts.store.upsert({
       nodeId: reg.node_id, kind: reg.roles?.includes("hub") === true ? "hub" : "member", revision, capacity,
       ...(reg.subnet_id === undefined ? {} : { subnetId: reg.subnet_id }),
@@ -112,8 +112,8 @@ export class Directory implements Component {
       ...(reg.node_state === undefined ? {} : { nodeState: reg.node_state }),
     });
     this.#changed(this.#liveness.seen(reg.node_id, "register"));
-    if (before?.revision !== revision) {
-      this.#publish("capacity.changed", { node_id: reg.node_id, revision, ...(before === undefined ? {} : { previous_revision: before.revision }), capabilities: [] });
+    if (before !== revision) {
+      this.#publish("capacity.changed", { node_id: reg.node_id, revision, ...(before === undefined ? {} : { previous_revision: before }), capabilities: [] });
     }
     return { lease_seconds: Math.ceil(this.ttlMs / 1000) };
   }

@@ -71,17 +71,14 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
   #debounce: TimerHandle | undefined;
   #periodic: TimerHandle | undefined;
   #stopped = false;
-  /** Capacity rewrites of stores closed before (a stop and start keeps the count going). */
-  #earlierCapacityWrites = 0;
-  #earlierFlushes = 0;
   readonly #heartbeats: Counter | undefined;
 
   constructor(private readonly opts: HubDirectoryOptions) {
     this.#source = `directory@${opts.hubId}`;
     const m = opts.metrics;
-    this.#heartbeats = m?.counter("adaos_directory_heartbeats_total", "Heartbeats the hub's directory took, by outcome (ok, unknown: the node was asked to announce).");
+    this.#heartbeats = m?.counter("adaos_directory_heartbeats_total", "Heartbeats the hub's directory took over the bus and HTTP, by outcome (ok; unknown: the node is not registered and is asked to announce or told to register).");
     m?.counter("adaos_directory_capacity_writes_total", "Rewrites of a node's capacity tables in SQLite: announces and registrations whose manifest changed (heartbeats never rewrite them).", () => [[{}, this.capacityWrites]]);
-    m?.counter("adaos_directory_heartbeat_flushes_total", "Transactions that wrote the heartbeats taken since the one before (one a second at most).", () => [[{}, this.#earlierFlushes + (this.#store?.flushes ?? 0)]]);
+    m?.counter("adaos_directory_heartbeat_flushes_total", "Transactions that wrote the heartbeats taken since the one before (one a second at most).", () => [[{}, this.#store?.flushes ?? 0]]);
     m?.gauge("adaos_directory_nodes", "Nodes in the subnet directory, online and offline.", () => {
       const nodes = this.#directory?.nodes() ?? [];
       const online = nodes.filter((n) => n.online).length;
@@ -89,9 +86,9 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     });
   }
 
-  /** Capacity rewrites since the process started (the bench's "writes only on change"). */
+  /** Capacity rewrites since start (the bench's "writes only on change"). */
   get capacityWrites(): number {
-    return this.#earlierCapacityWrites + (this.#store?.capacityWrites ?? 0);
+    return this.#store?.capacityWrites ?? 0;
   }
 
   async start(): Promise<void> {
@@ -118,8 +115,6 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     this.#periodic?.cancel();
     this.#debounce = this.#periodic = undefined;
     await this.#directory?.stop();
-    this.#earlierCapacityWrites += this.#store?.capacityWrites ?? 0;
-    this.#earlierFlushes += this.#store?.flushes ?? 0;
     this.#store?.close();
     this.#store = undefined;
     this.#directory = undefined;
@@ -142,8 +137,11 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     return this.#dir().register(reg);
   }
 
+  /** Over the bus or HTTP alike; counted by outcome. */
   heartbeat(nodeId: string, telemetry: unknown, capabilities?: readonly CapabilityStatus[]): HeartbeatResult {
-    return this.#dir().heartbeat(nodeId, telemetry, capabilities);
+    const result = this.#dir().heartbeat(nodeId, telemetry, capabilities);
+    this.#heartbeats?.inc({ outcome: result.ok ? "ok" : "unknown" });
+    return result;
   }
 
   deregister(nodeId: string): boolean {
@@ -194,8 +192,7 @@ export class HubDirectory implements Component, SubnetReader, SubnetWriter {
     const p = e.payload as unknown as HeartbeatPayload;
     const nodeId = this.#speaker(e, p.node_id, "heartbeat");
     if (nodeId === undefined || this.#directory === undefined) return;
-    const result = this.#directory.heartbeat(nodeId, p.telemetry, p.capabilities);
-    this.#heartbeats?.inc({ outcome: result.ok ? "ok" : "unknown" });
+    const result = this.heartbeat(nodeId, p.telemetry, p.capabilities);
     if (!result.ok) this.#ask(nodeId, "unknown");
     else if (p.revision !== undefined && p.revision !== this.#directory.revisionOf(nodeId)) this.#ask(nodeId, "revision");
   }

@@ -85,6 +85,7 @@ export class SqliteInbox implements Inbox {
       this.#waiters.push({ resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
+        // A real timer, not the injected clock: this groups disk writes, it is not behaviour in time.
         if (this.#commitEveryMs > 0) setTimeout(() => this.#flush(), this.#commitEveryMs);
         else setImmediate(() => this.#flush());
       }
