@@ -14,7 +14,7 @@ import { test, type TestContext } from "node:test";
 import { promisify } from "node:util";
 import { ApiClient } from "../agent/cli/api-client.js";
 import { MAIN, startAgent, tempDir, waitFor, within, type RunningAgent } from "./helpers.js";
-import { HUB_ID, makeHub, startMember, TOKEN, type HubProcess } from "./saf-harness.js";
+import { HUB_ID, makeHub, produce, startMember, TOKEN, type HubProcess } from "./saf-harness.js";
 
 const run = promisify(execFile);
 const HEARTBEAT_MS = 1500;
@@ -151,24 +151,34 @@ test("hub + 3 members: listed with load, rtt and battery; the battery follows sy
   assert.equal(downAt.payload.reason, "link");
   assert.ok(downMs < TTL_MS, `link-level loss took ${Math.round(downMs)} ms`);
 
-  // Restart the hub: the directory comes back from SQLite, everyone offline until heard from.
+  // Restart the hub: the directory comes back from SQLite, everyone offline until heard from. The
+  // members are paused meanwhile, so the event stream below is open before they can come back
+  // (otherwise a loaded machine connects the stream after their net.subnet.node.up went by).
+  const live = [m.tv!, m.tablet!];
+  for (const a of live) a.child.kill("SIGSTOP");
+  t.after(() => { for (const a of live) a.child.kill("SIGCONT"); });
   hub.proc().child.kill("SIGTERM");
   assert.equal(await within(10_000, "the hub to stop", hub.proc().exited), 0);
   await hub.start();
-  const restartedAt = performance.now();
   const restored = byId(await nodes(hub.url));
   assert.deepEqual(["kitchen", "tablet", "tv"].filter((id) => restored.has(id)), ["kitchen", "tablet", "tv"], "restored from SQLite");
   assert.equal(restored.get("kitchen")?.online, false);
   const stream2 = new AbortController();
   t.after(() => stream2.abort());
-  const after = collect(hub.url, "net.subnet.node.up", stream2.signal);
+  const after = collect(hub.url, ">", stream2.signal);
+  await waitFor("the event stream to be live", async () => {
+    await produce(hub.url, 1, "stream.probe");
+    return after.seen.some((e) => e.name === "telemetry.reading") ? true : undefined;
+  }, 10_000, 200);
+  const resumedAt = performance.now();
+  for (const a of live) a.child.kill("SIGCONT");
   const backMs = await waitFor("tv and tablet online again", async () => {
     const all = byId(await nodes(hub.url));
-    return all.get("tv")?.online === true && all.get("tablet")?.online === true ? performance.now() - restartedAt : undefined;
+    return all.get("tv")?.online === true && all.get("tablet")?.online === true ? performance.now() - resumedAt : undefined;
   }, 15_000, 50);
-  t.diagnostic(`hub restart: restored ${restored.size} nodes (online at the first answer: ${[...restored.values()].filter((n) => n.online).map((n) => n.node_id).join(", ") || "none"}); tv and tablet online ${Math.round(backMs)} ms after the hub was ready`);
+  t.diagnostic(`hub restart: restored ${restored.size} nodes (online at the first answer: ${[...restored.values()].filter((n) => n.online).map((n) => n.node_id).join(", ") || "none"}); tv and tablet online ${Math.round(backMs)} ms after they resumed`);
   assert.equal(byId(await nodes(hub.url)).get("kitchen")?.online, false, "the dead one stays offline");
-  await waitFor("net.subnet.node.up for the members that came back", () => (["tv", "tablet"].every((id) => after.seen.some((e) => e.payload.node_id === id)) ? true : undefined), 5000, 50);
+  await waitFor("net.subnet.node.up for the members that came back", () => (["tv", "tablet"].every((id) => after.seen.some((e) => e.name === "net.subnet.node.up" && e.payload.node_id === id)) ? true : undefined), 5000, 50);
 });
 
 test("a plain HTTP device: register, heartbeat, list and deregister with curl; unknown → 404, malformed → 400 with the reason", { timeout: 60_000 }, async (t) => {

@@ -69,6 +69,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   UnknownEventError, PayloadInvalidError, EnvelopeExpiredError, SubjectInvalidError, TimeoutError,
   NoRespondersError, BusClosedError, TransportClosedError, PortInUseError, UnauthorizedError, BadRequestError,
   PayloadTooLargeError, NotFoundError, MethodNotAllowedError, ApiUnreachableError, RegistryInvalidError, ConflictError, StorageError,
+  ScenarioInvalidError, ExpressionError, ScheduleInvalidError, CancelledError,
 ];
 
 const byCode = new Map<string, ErrorClass>(ERROR_CLASSES.map((C) => [new C("").code, C]));
