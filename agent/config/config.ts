@@ -44,6 +44,8 @@ export interface RawConfig {
     prio_base: number; tags: string[]; capabilities: ConfigCapability[]; metered_network: boolean | null;
     sys_root: string; proc_root: string; base_url: string | null;
   };
+  /** The scenario runtime (agent/scenarios/). dirs null: <data_dir>/scenarios. */
+  scenarios: { enabled: boolean; dirs: string[] | null; max_concurrent_per_node: number; runs_kept: number };
   shutdown_timeout_ms: number;
 }
 

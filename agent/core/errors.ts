@@ -60,6 +60,8 @@ export class ScenarioInvalidError extends AdaosError { readonly code = "E_SCENAR
 export class ExpressionError extends AdaosError { readonly code = "E_EXPRESSION_INVALID"; }
 export class ScheduleInvalidError extends AdaosError { readonly code = "E_SCHEDULE_INVALID"; }
 export class CancelledError extends AdaosError { readonly code = "E_CANCELLED"; }
+export class ScenarioBusyError extends AdaosError { readonly code = "E_SCENARIO_BUSY"; }
+export class StepFailedError extends AdaosError { readonly code = "E_STEP_FAILED"; }
 
 type ErrorClass = new (message: string, options?: { cause?: unknown; issues?: readonly Issue[] }) => AdaosError;
 
@@ -69,7 +71,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   UnknownEventError, PayloadInvalidError, EnvelopeExpiredError, SubjectInvalidError, TimeoutError,
   NoRespondersError, BusClosedError, TransportClosedError, PortInUseError, UnauthorizedError, BadRequestError,
   PayloadTooLargeError, NotFoundError, MethodNotAllowedError, ApiUnreachableError, RegistryInvalidError, ConflictError, StorageError,
-  ScenarioInvalidError, ExpressionError, ScheduleInvalidError, CancelledError,
+  ScenarioInvalidError, ExpressionError, ScheduleInvalidError, CancelledError, ScenarioBusyError, StepFailedError,
 ];
 
 const byCode = new Map<string, ErrorClass>(ERROR_CLASSES.map((C) => [new C("").code, C]));
