@@ -17,6 +17,7 @@ import type { MetricsRegistry } from "../core/metrics.js";
 import type { DeadLetters } from "../outbox/dead-letters.js";
 import type { Outbox } from "../outbox/outbox.js";
 import type { EventCatalog } from "../registry/catalog.js";
+import type { ScenarioApi } from "../scenarios/scenario-port.js";
 import { TokenAuth, WWW_AUTHENTICATE } from "./auth.js";
 import { sendError, type Route, type RouteHandler } from "./http.js";
 import { dlqRoutes } from "./routes/dlq.js";
@@ -24,6 +25,7 @@ import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
 import { metricsRoutes, requestCounter } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { scenarioRoutes } from "./routes/scenario.js";
 import { subnetRoutes, type SubnetApi } from "./routes/subnet.js";
 
 /** Requests still running when stop() is called get this long before their connections are cut. */
@@ -59,6 +61,8 @@ export interface ApiServerOptions {
   readonly relayStatus?: (() => object) | undefined;
   /** The subnet directory behind /api/subnet/… and /registry/…; without it those answer 404. */
   readonly subnet?: SubnetApi | undefined;
+  /** The scenario runtime behind /api/scenario/… and /api/scenarios; without it those answer 404. */
+  readonly scenarios?: ScenarioApi | undefined;
 }
 
 /** Routes by path; `templates` hold the paths with a `{param}` segment. */
@@ -165,6 +169,7 @@ export class ApiServer implements Component {
       }),
       ...outboxRoutes({ outbox: o.outbox, dlq, relayStatus: o.relayStatus, logger: o.logger }),
       ...subnetRoutes({ subnet: o.subnet, maxBodyBytes: o.maxBodyBytes, logger: o.logger }),
+      ...scenarioRoutes({ scenarios: o.scenarios, maxBodyBytes: o.maxBodyBytes, logger: o.logger }),
     ];
     const byPath = new Map<string, Map<string, RouteHandler>>();
     for (const r of all) {

@@ -1,8 +1,8 @@
 /**
  * The composition root: the only place that picks concrete implementations and wires them.
  * Components start in this order and stop in reverse: node state (SQLite), bus, the role's links
- * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), API. Later features (transports,
- * outbox, directory, resolver, voice, scenarios) slot in here.
+ * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), presence,
+ * the scenario runtime, API. Later features (resolver, voice) slot in here.
  */
 import { ApiServer } from "../api/server.js";
 import { LocalBus } from "../bus/local-bus.js";
@@ -24,6 +24,7 @@ import { StoreAndForward } from "./store-and-forward.js";
 import { busRejectsToDlq } from "../outbox/bus-rejects.js";
 import { resolveToken, type TokenSource } from "./token.js";
 import { presenceComponents } from "./presence.js";
+import { scenarioRuntime } from "./scenarios.js";
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -80,6 +81,7 @@ export class Agent {
     });
     this.bus = bus;
 
+    const scenarios = scenarioRuntime({ config, bus, catalog, clock: this.#clock, logger: this.#logger, metrics: this.metrics, source: this.#source });
     const role = roleComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token, store });
     this.#api = new ApiServer({
       host: config.api.host,
@@ -98,10 +100,12 @@ export class Agent {
       catalog,
       relayStatus: role.relayStatus,
       subnet: role.subnet,
+      scenarios,
     });
     // After the role's parts: on a hub its directory is listening when the hub announces itself.
     const presence = presenceComponents({ config, bus, clock: this.#clock, logger: this.#logger });
-    this.#components = [this.#state, store, bus, ...role.components, ...presence.components, this.#api];
+    // Before the API (its routes) and before boot.completed is published (greet_on_boot listens for it).
+    this.#components = [this.#state, store, bus, ...role.components, ...presence.components, ...(scenarios === undefined ? [] : [scenarios]), this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 

@@ -103,7 +103,7 @@ export interface ScenarioApi {
   cancel(runId: string): { readonly run_id: string; readonly state: RunState; readonly cancelled: boolean };
   runs(query: { readonly scenario_id?: string; readonly limit?: number }): readonly RunStatus[];
   /** A new run of the same scenario with the same ctx (and dry_run unless overridden). */
-  replay(runId: string, options?: { readonly dry_run?: boolean }): RunStarted;
+  replay(runId: string, options?: { readonly dry_run?: boolean }): RunStarted & { readonly replay_of: string };
   scenarios(): readonly ScenarioSummary[];
   createSchedule(input: ScheduleInput): ScheduleView;
   deleteSchedule(id: string): void;
