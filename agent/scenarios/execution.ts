@@ -244,7 +244,10 @@ export class ExecutionUnit {
       const timer = clock.setTimer(() => ac.abort(new TimeoutError(`compensation of ${step.name} timed out after ${COMPENSATION_TIMEOUT_MS} ms`)), COMPENSATION_TIMEOUT_MS);
       const started = clock.now();
       journal.stepStarted(this.input.runId, step.name, 0, started);
+      let hold: { release(): void } | undefined;
       try {
+        // The step's own locks, and tts for a spoken compensation: it must not talk over another run either.
+        hold = await this.deps.locks.acquire(compensate.kind === "say" ? [...step.locks, "tts"] : step.locks, ac.signal);
         await perform(compensate, { ...this.#actionContext(step, ac.signal, started + COMPENSATION_TIMEOUT_MS), idempotencyKey: `${this.input.scenario.id}/${this.input.runId}/${step.name}/compensate` }, this.deps);
         journal.stepFinished(this.input.runId, step.name, 0, { state: "compensated", at: clock.now() });
       } catch (err) {
@@ -252,17 +255,20 @@ export class ExecutionUnit {
         logger.warn({ run_id: this.input.runId, step: step.name, code: e.code, err: e.message }, "compensation failed");
         journal.stepFinished(this.input.runId, step.name, 0, { state: "compensation_failed", at: clock.now(), error: { code: e.code, message: e.message } });
       } finally {
+        hold?.release();
         timer.cancel();
       }
     }
   }
 }
 
-/** Every event a wait step of the scenario may take: the mailbox subscribes to them for the run. */
+/** Every event a wait step (or a wait compensation) of the scenario may take: the mailbox subscribes to them for the run. */
 function waitSelectors(scenario: Scenario): EventSelector[] {
   const out: EventSelector[] = [];
   for (const s of scenario.steps) {
-    if (s.action.kind === "wait") out.push({ event: s.action.event, ...(s.action.version === undefined ? {} : { version: s.action.version }) });
+    for (const a of [s.action, s.compensate]) {
+      if (a?.kind === "wait") out.push({ event: a.event, ...(a.version === undefined ? {} : { version: a.version }) });
+    }
   }
   return out;
 }
