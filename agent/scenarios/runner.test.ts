@@ -73,6 +73,9 @@ test("a step that fails twice succeeds on the third attempt (retries max 2), wit
   assert.match(steps[0]?.error?.message ?? "", /E_FLAKY: failure 1/);
   assert.deepEqual(run?.bag.answer, { ok: true, echo: { q: 1 } });
   assert.equal(new Set(calls.map((c) => c.headers.idempotency_key)).size, 1, "every attempt carries the same step key");
+  const failed = r.events.filter((e) => e.event_name === "scenario.step.failed");
+  assert.deepEqual(failed.map((e) => [e.payload.step, e.payload.attempt, e.payload.will_retry, (e.payload.error as { code: string }).code]), [["ask", 1, true, "E_STEP_FAILED"], ["ask", 2, true, "E_STEP_FAILED"]]);
+  assert.ok(failed.every((e) => e.correlation_id === run?.correlation_id));
   const gap1 = Date.parse(calls[1]?.ts ?? "") - Date.parse(calls[0]?.ts ?? "");
   const gap2 = Date.parse(calls[2]?.ts ?? "") - Date.parse(calls[1]?.ts ?? "");
   assert.ok(gap1 >= 20 && gap2 >= 40, `backoff 20 ms then 40 ms (gaps ${gap1}, ${gap2})`);
@@ -98,6 +101,7 @@ test("retries exhausted: the run fails with the step's error and the finished ef
   assert.deepEqual(steps.filter((x) => x.state === "compensated").map((x) => x.step), ["pay", "book"]);
   assert.equal(r.events.filter((e) => e.event_name === "test.effect").length, 2, "the step after the failure never ran");
   assert.equal(r.events.find((e) => e.event_name === "scenario.completed")?.payload.status, "failed");
+  assert.deepEqual(r.events.filter((e) => e.event_name === "scenario.step.failed").map((e) => [e.payload.attempt, e.payload.will_retry]), [[1, true], [2, false]]);
 });
 
 test("cancel stops a long step within 1 s and compensates what was done; a cancelled run publishes scenario.completed cancelled", async (t) => {

@@ -1,7 +1,8 @@
 /**
  * The scenario runner: admits runs, queues them by priority for the node's run slots, runs each
  * as an ExecutionUnit, records everything in the run store and reports the end as
- * scenario.completed@1 (with the run's correlation_id) and in metrics.
+ * scenario.completed@1, each failed step attempt as scenario.step.failed@1 (both with the run's
+ * correlation_id, caused by the trigger's envelope when there is one) and in metrics.
  *
  * Admission (start()): the scenario must exist (NotFoundError); a run with a trigger key that
  * the store already has is that run (`duplicate: true`, nothing new: a scheduler tick or an event
@@ -236,7 +237,7 @@ export class ScenarioRunner implements Component {
         journal: this.o.store,
         locks: this.locks,
         logger: this.o.logger,
-        observe: this.#observer(p.scenario.id),
+        observe: this.#observer(p, run.correlation_id),
       },
     );
     const deadline = this.o.clock.setTimer(
@@ -302,10 +303,23 @@ export class ScenarioRunner implements Component {
     this.o.bus.publish(env);
   }
 
-  #observer(scenarioId: string): StepObserver {
+  /** Metrics for every attempt; scenario.step.failed@1 for each failed one. */
+  #observer(p: Pending, correlationId: string): StepObserver {
+    const scenarioId = p.scenario.id;
     return (e) => {
       this.#steps?.inc({ scenario: scenarioId, step: e.step, outcome: e.outcome });
       this.#stepSeconds?.inc({ scenario: scenarioId, step: e.step }, e.latencyMs / 1000);
+      if (e.outcome !== "error" || e.error === undefined) return;
+      const payload = {
+        run_id: p.runId, scenario_id: scenarioId, step: e.step, attempt: e.attempt, will_retry: e.willRetry,
+        latency_ms: Math.max(0, Math.round(e.latencyMs)), error: { code: e.error.code, message: e.error.message.slice(0, 2000) || e.error.code },
+      };
+      const init = { event_name: "scenario.step.failed", version: 1, source: this.o.source, tenant: this.o.tenant, priority: ENVELOPE_PRIORITY[p.priority], payload };
+      try {
+        this.o.bus.publish(p.cause === undefined ? createEnvelope({ ...init, correlation_id: correlationId }, this.o.clock) : deriveEnvelope(p.cause, init, this.o.clock));
+      } catch (err) {
+        this.o.logger.warn({ err, run_id: p.runId }, "publishing scenario.step.failed failed");
+      }
     };
   }
 

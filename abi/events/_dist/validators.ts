@@ -2862,16 +2862,393 @@ return errors === 0;
 }
 validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p8_nlp_intent_detected_v1 = validate30;
-const schema41 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"nlp.intent.detected.v1","x-version":"1.0.0","title":"Intent detected","description":"A user's intent recognised from text or speech (seed 000 \"результат интерпретации\").","type":"object","required":["intent_id","intent","slots","locale"],"properties":{"intent_id":{"description":"Unique id of this recognition; repeats carry the same id.","type":"string","minLength":1,"maxLength":64},"intent":{"description":"Intent name, ns.action (e.g. media.find_and_show).","type":"string","minLength":1,"maxLength":128,"pattern":"^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$"},"slots":{"description":"Slot values by name.","type":"object","maxProperties":64,"additionalProperties":{"type":"string","maxLength":1024}},"confidence":{"description":"Recogniser confidence, 0..1.","type":"number","minimum":0,"maximum":1},"locale":{"description":"Language of the utterance (BCP 47, e.g. ru-RU, en).","type":"string","pattern":"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},"text":{"description":"The utterance as text (STT output or typed).","type":"string","maxLength":4096},"modality":{"description":"How the input arrived.","enum":["text","voice","click","sensor"]}},"additionalProperties":false};
-const pattern26 = new RegExp("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$", "u");
-const pattern27 = new RegExp("^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "u");
+const p8_scenario_step_failed_v1 = validate30;
+const schema41 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"scenario.step.failed.v1","x-version":"1.0.0","title":"Scenario step attempt failed","description":"One attempt of a scenario step failed (an error reply, a timeout, a cancel). will_retry says whether another attempt follows; the run's end is scenario.completed.","type":"object","required":["run_id","scenario_id","step","attempt","will_retry","latency_ms","error"],"properties":{"run_id":{"description":"Id of the run.","type":"string","minLength":1,"maxLength":64},"scenario_id":{"description":"Scenario id.","type":"string","pattern":"^[a-z0-9][a-z0-9_.-]{0,127}$"},"step":{"description":"Step name.","type":"string","minLength":1,"maxLength":64},"attempt":{"description":"Attempt number, 1 for the first.","type":"integer","minimum":1},"will_retry":{"description":"True when the step's retries allow another attempt after the backoff.","type":"boolean"},"latency_ms":{"description":"How long the attempt took.","type":"integer","minimum":0},"error":{"description":"What went wrong.","type":"object","required":["code","message"],"additionalProperties":false,"properties":{"code":{"description":"Stable error code (E_...), e.g. E_TIMEOUT, E_STEP_FAILED.","type":"string","pattern":"^E_[A-Z0-9_]+$"},"message":{"description":"What went wrong, for people.","type":"string","minLength":1,"maxLength":2000}}}},"additionalProperties":false};
 
 function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="nlp.intent.detected.v1" */;
+/*# sourceURL="scenario.step.failed.v1" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate30.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.run_id === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "run_id"},message:"must have required property '"+"run_id"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.scenario_id === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "scenario_id"},message:"must have required property '"+"scenario_id"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.step === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "step"},message:"must have required property '"+"step"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.attempt === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "attempt"},message:"must have required property '"+"attempt"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.will_retry === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "will_retry"},message:"must have required property '"+"will_retry"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.latency_ms === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "latency_ms"},message:"must have required property '"+"latency_ms"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.error === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "error"},message:"must have required property '"+"error"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "run_id") || (key0 === "scenario_id")) || (key0 === "step")) || (key0 === "attempt")) || (key0 === "will_retry")) || (key0 === "latency_ms")) || (key0 === "error"))){
+const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.run_id !== undefined){
+let data0 = data.run_id;
+if(typeof data0 === "string"){
+if(func2(data0) > 64){
+const err8 = {instancePath:instancePath+"/run_id",schemaPath:"#/properties/run_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(func2(data0) < 1){
+const err9 = {instancePath:instancePath+"/run_id",schemaPath:"#/properties/run_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/run_id",schemaPath:"#/properties/run_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.scenario_id !== undefined){
+let data1 = data.scenario_id;
+if(typeof data1 === "string"){
+if(!pattern19.test(data1)){
+const err11 = {instancePath:instancePath+"/scenario_id",schemaPath:"#/properties/scenario_id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_.-]{0,127}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_.-]{0,127}$"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/scenario_id",schemaPath:"#/properties/scenario_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.step !== undefined){
+let data2 = data.step;
+if(typeof data2 === "string"){
+if(func2(data2) > 64){
+const err13 = {instancePath:instancePath+"/step",schemaPath:"#/properties/step/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(func2(data2) < 1){
+const err14 = {instancePath:instancePath+"/step",schemaPath:"#/properties/step/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/step",schemaPath:"#/properties/step/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.attempt !== undefined){
+let data3 = data.attempt;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err16 = {instancePath:instancePath+"/attempt",schemaPath:"#/properties/attempt/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 < 1 || isNaN(data3)){
+const err17 = {instancePath:instancePath+"/attempt",schemaPath:"#/properties/attempt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+if(data.will_retry !== undefined){
+if(typeof data.will_retry !== "boolean"){
+const err18 = {instancePath:instancePath+"/will_retry",schemaPath:"#/properties/will_retry/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.latency_ms !== undefined){
+let data5 = data.latency_ms;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+const err19 = {instancePath:instancePath+"/latency_ms",schemaPath:"#/properties/latency_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 < 0 || isNaN(data5)){
+const err20 = {instancePath:instancePath+"/latency_ms",schemaPath:"#/properties/latency_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+if(data.error !== undefined){
+let data6 = data.error;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.code === undefined){
+const err21 = {instancePath:instancePath+"/error",schemaPath:"#/properties/error/required",keyword:"required",params:{missingProperty: "code"},message:"must have required property '"+"code"+"'"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if(data6.message === undefined){
+const err22 = {instancePath:instancePath+"/error",schemaPath:"#/properties/error/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+for(const key1 in data6){
+if(!((key1 === "code") || (key1 === "message"))){
+const err23 = {instancePath:instancePath+"/error",schemaPath:"#/properties/error/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data6.code !== undefined){
+let data7 = data6.code;
+if(typeof data7 === "string"){
+if(!pattern18.test(data7)){
+const err24 = {instancePath:instancePath+"/error/code",schemaPath:"#/properties/error/properties/code/pattern",keyword:"pattern",params:{pattern: "^E_[A-Z0-9_]+$"},message:"must match pattern \""+"^E_[A-Z0-9_]+$"+"\""};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/error/code",schemaPath:"#/properties/error/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data6.message !== undefined){
+let data8 = data6.message;
+if(typeof data8 === "string"){
+if(func2(data8) > 2000){
+const err26 = {instancePath:instancePath+"/error/message",schemaPath:"#/properties/error/properties/message/maxLength",keyword:"maxLength",params:{limit: 2000},message:"must NOT have more than 2000 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(func2(data8) < 1){
+const err27 = {instancePath:instancePath+"/error/message",schemaPath:"#/properties/error/properties/message/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/error/message",schemaPath:"#/properties/error/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/error",schemaPath:"#/properties/error/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+validate30.errors = vErrors;
+return errors === 0;
+}
+validate30.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const p9_nlp_intent_detected_v1 = validate31;
+const schema42 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"nlp.intent.detected.v1","x-version":"1.0.0","title":"Intent detected","description":"A user's intent recognised from text or speech (seed 000 \"результат интерпретации\").","type":"object","required":["intent_id","intent","slots","locale"],"properties":{"intent_id":{"description":"Unique id of this recognition; repeats carry the same id.","type":"string","minLength":1,"maxLength":64},"intent":{"description":"Intent name, ns.action (e.g. media.find_and_show).","type":"string","minLength":1,"maxLength":128,"pattern":"^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$"},"slots":{"description":"Slot values by name.","type":"object","maxProperties":64,"additionalProperties":{"type":"string","maxLength":1024}},"confidence":{"description":"Recogniser confidence, 0..1.","type":"number","minimum":0,"maximum":1},"locale":{"description":"Language of the utterance (BCP 47, e.g. ru-RU, en).","type":"string","pattern":"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},"text":{"description":"The utterance as text (STT output or typed).","type":"string","maxLength":4096},"modality":{"description":"How the input arrived.","enum":["text","voice","click","sensor"]}},"additionalProperties":false};
+const pattern28 = new RegExp("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$", "u");
+const pattern29 = new RegExp("^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "u");
+
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="nlp.intent.detected.v1" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate31.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2989,7 +3366,7 @@ vErrors.push(err9);
 }
 errors++;
 }
-if(!pattern26.test(data1)){
+if(!pattern28.test(data1)){
 const err10 = {instancePath:instancePath+"/intent",schemaPath:"#/properties/intent/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$"},message:"must match pattern \""+"^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -3099,7 +3476,7 @@ errors++;
 if(data.locale !== undefined){
 let data5 = data.locale;
 if(typeof data5 === "string"){
-if(!pattern27.test(data5)){
+if(!pattern29.test(data5)){
 const err19 = {instancePath:instancePath+"/locale",schemaPath:"#/properties/locale/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},message:"must match pattern \""+"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -3149,7 +3526,7 @@ errors++;
 if(data.modality !== undefined){
 let data7 = data.modality;
 if(!((((data7 === "text") || (data7 === "voice")) || (data7 === "click")) || (data7 === "sensor"))){
-const err23 = {instancePath:instancePath+"/modality",schemaPath:"#/properties/modality/enum",keyword:"enum",params:{allowedValues: schema41.properties.modality.enum},message:"must be equal to one of the allowed values"};
+const err23 = {instancePath:instancePath+"/modality",schemaPath:"#/properties/modality/enum",keyword:"enum",params:{allowedValues: schema42.properties.modality.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3170,19 +3547,19 @@ vErrors.push(err24);
 }
 errors++;
 }
-validate30.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
-validate30.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p9_ui_notify_v1 = validate31;
-const schema42 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"ui.notify.v1","x-version":"1.0.0","title":"Notify the user","description":"A short notification for the user; the io router shows it on the node's screens or console.","type":"object","required":["text"],"properties":{"text":{"description":"The notification text.","type":"string","minLength":1,"maxLength":2000},"level":{"description":"Severity; decides colour and whether it is also spoken.","enum":["info","success","warning","error"],"default":"info"},"title":{"description":"Optional heading.","type":"string","minLength":1,"maxLength":200},"target":{"description":"Node id to show it on; absent means every screen of the subnet.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"origin":{"description":"Who asks (skill or scenario id), shown as the sender.","type":"string","minLength":1,"maxLength":128}},"additionalProperties":false};
+const p10_ui_notify_v1 = validate32;
+const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"ui.notify.v1","x-version":"1.0.0","title":"Notify the user","description":"A short notification for the user; the io router shows it on the node's screens or console.","type":"object","required":["text"],"properties":{"text":{"description":"The notification text.","type":"string","minLength":1,"maxLength":2000},"level":{"description":"Severity; decides colour and whether it is also spoken.","enum":["info","success","warning","error"],"default":"info"},"title":{"description":"Optional heading.","type":"string","minLength":1,"maxLength":200},"target":{"description":"Node id to show it on; absent means every screen of the subnet.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"origin":{"description":"Who asks (skill or scenario id), shown as the sender.","type":"string","minLength":1,"maxLength":128}},"additionalProperties":false};
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="ui.notify.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate31.evaluated;
+const evaluated0 = validate32.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3252,7 +3629,7 @@ errors++;
 }
 let data1 = data.level;
 if(!((((data1 === "info") || (data1 === "success")) || (data1 === "warning")) || (data1 === "error"))){
-const err5 = {instancePath:instancePath+"/level",schemaPath:"#/properties/level/enum",keyword:"enum",params:{allowedValues: schema42.properties.level.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/level",schemaPath:"#/properties/level/enum",keyword:"enum",params:{allowedValues: schema43.properties.level.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3367,19 +3744,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate31.errors = vErrors;
+validate32.errors = vErrors;
 return errors === 0;
 }
-validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p10_ui_say_v1 = validate32;
-const schema43 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"ui.say.v1","x-version":"1.0.0","title":"Say a phrase","description":"Speak text to the user with text-to-speech on the node's speakers.","type":"object","required":["text"],"properties":{"text":{"description":"What to say.","type":"string","minLength":1,"maxLength":2000},"voice":{"description":"Voice name of the TTS engine; absent means the node's default.","type":"string","minLength":1,"maxLength":64},"lang":{"description":"Language (BCP 47, e.g. ru-RU, en); absent means the node's default.","type":"string","pattern":"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},"target":{"description":"Node id to speak on; absent means the node that handles it.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"interrupt":{"description":"Stop what is being said now instead of queueing.","type":"boolean","default":false}},"additionalProperties":false};
+const p11_ui_say_v1 = validate33;
+const schema44 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"ui.say.v1","x-version":"1.0.0","title":"Say a phrase","description":"Speak text to the user with text-to-speech on the node's speakers.","type":"object","required":["text"],"properties":{"text":{"description":"What to say.","type":"string","minLength":1,"maxLength":2000},"voice":{"description":"Voice name of the TTS engine; absent means the node's default.","type":"string","minLength":1,"maxLength":64},"lang":{"description":"Language (BCP 47, e.g. ru-RU, en); absent means the node's default.","type":"string","pattern":"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},"target":{"description":"Node id to speak on; absent means the node that handles it.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"interrupt":{"description":"Stop what is being said now instead of queueing.","type":"boolean","default":false}},"additionalProperties":false};
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="ui.say.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate32.evaluated;
+const evaluated0 = validate33.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3485,7 +3862,7 @@ errors++;
 if(data.lang !== undefined){
 let data2 = data.lang;
 if(typeof data2 === "string"){
-if(!pattern27.test(data2)){
+if(!pattern29.test(data2)){
 const err8 = {instancePath:instancePath+"/lang",schemaPath:"#/properties/lang/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},message:"must match pattern \""+"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -3553,19 +3930,19 @@ vErrors.push(err13);
 }
 errors++;
 }
-validate32.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
-validate32.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p11_link_up_v1 = validate33;
-const schema44 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"link.up.v1","x-version":"1.0.0","title":"Link up","description":"The link is up and carries envelopes. Never leaves the node: it describes this node's own link.","type":"object","required":["transport","url","node_id","at"],"properties":{"transport":{"description":"The transport this event is about.","enum":["nats","mqtt"]},"url":{"description":"The broker address (without credentials).","type":"string","minLength":1,"maxLength":512},"node_id":{"description":"The node whose link this is.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"at":{"description":"When it happened (UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"reason":{"description":"Why (down, fallback), in words.","type":"string","minLength":1,"maxLength":1000},"previous":{"description":"The transport used before (fallback).","enum":["nats","mqtt"]}},"additionalProperties":false};
+const p12_link_up_v1 = validate34;
+const schema45 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"link.up.v1","x-version":"1.0.0","title":"Link up","description":"The link is up and carries envelopes. Never leaves the node: it describes this node's own link.","type":"object","required":["transport","url","node_id","at"],"properties":{"transport":{"description":"The transport this event is about.","enum":["nats","mqtt"]},"url":{"description":"The broker address (without credentials).","type":"string","minLength":1,"maxLength":512},"node_id":{"description":"The node whose link this is.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"at":{"description":"When it happened (UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"reason":{"description":"Why (down, fallback), in words.","type":"string","minLength":1,"maxLength":1000},"previous":{"description":"The transport used before (fallback).","enum":["nats","mqtt"]}},"additionalProperties":false};
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="link.up.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate33.evaluated;
+const evaluated0 = validate34.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3628,7 +4005,7 @@ errors++;
 if(data.transport !== undefined){
 let data0 = data.transport;
 if(!((data0 === "nats") || (data0 === "mqtt"))){
-const err5 = {instancePath:instancePath+"/transport",schemaPath:"#/properties/transport/enum",keyword:"enum",params:{allowedValues: schema44.properties.transport.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/transport",schemaPath:"#/properties/transport/enum",keyword:"enum",params:{allowedValues: schema45.properties.transport.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3761,7 +4138,7 @@ errors++;
 if(data.previous !== undefined){
 let data5 = data.previous;
 if(!((data5 === "nats") || (data5 === "mqtt"))){
-const err16 = {instancePath:instancePath+"/previous",schemaPath:"#/properties/previous/enum",keyword:"enum",params:{allowedValues: schema44.properties.previous.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/previous",schemaPath:"#/properties/previous/enum",keyword:"enum",params:{allowedValues: schema45.properties.previous.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3782,255 +4159,16 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate33.errors = vErrors;
-return errors === 0;
-}
-validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-const p12_link_down_v1 = validate34;
-const schema45 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"link.down.v1","x-version":"1.0.0","title":"Link down","description":"The link was lost; reconnection is under way. Never leaves the node: it describes this node's own link.","type":"object","required":["transport","url","node_id","at","reason"],"properties":{"transport":{"description":"The transport this event is about.","enum":["nats","mqtt"]},"url":{"description":"The broker address (without credentials).","type":"string","minLength":1,"maxLength":512},"node_id":{"description":"The node whose link this is.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"at":{"description":"When it happened (UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"reason":{"description":"Why (down, fallback), in words.","type":"string","minLength":1,"maxLength":1000},"previous":{"description":"The transport used before (fallback).","enum":["nats","mqtt"]}},"additionalProperties":false};
-
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="link.down.v1" */;
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate34.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.transport === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transport"},message:"must have required property '"+"transport"+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.url === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.node_id === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_id"},message:"must have required property '"+"node_id"+"'"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.at === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(data.reason === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((((key0 === "transport") || (key0 === "url")) || (key0 === "node_id")) || (key0 === "at")) || (key0 === "reason")) || (key0 === "previous"))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-if(data.transport !== undefined){
-let data0 = data.transport;
-if(!((data0 === "nats") || (data0 === "mqtt"))){
-const err6 = {instancePath:instancePath+"/transport",schemaPath:"#/properties/transport/enum",keyword:"enum",params:{allowedValues: schema45.properties.transport.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.url !== undefined){
-let data1 = data.url;
-if(typeof data1 === "string"){
-if(func2(data1) > 512){
-const err7 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(func2(data1) < 1){
-const err8 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-if(data.node_id !== undefined){
-let data2 = data.node_id;
-if(typeof data2 === "string"){
-if(!pattern8.test(data2)){
-const err10 = {instancePath:instancePath+"/node_id",schemaPath:"#/properties/node_id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,62}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,62}$"+"\""};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/node_id",schemaPath:"#/properties/node_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data.at !== undefined){
-let data3 = data.at;
-if(typeof data3 === "string"){
-if(!pattern7.test(data3)){
-const err12 = {instancePath:instancePath+"/at",schemaPath:"#/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"+"\""};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/at",schemaPath:"#/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data.reason !== undefined){
-let data4 = data.reason;
-if(typeof data4 === "string"){
-if(func2(data4) > 1000){
-const err14 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-if(func2(data4) < 1){
-const err15 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-else {
-const err16 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-if(data.previous !== undefined){
-let data5 = data.previous;
-if(!((data5 === "nats") || (data5 === "mqtt"))){
-const err17 = {instancePath:instancePath+"/previous",schemaPath:"#/properties/previous/enum",keyword:"enum",params:{allowedValues: schema45.properties.previous.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-}
-else {
-const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
 validate34.errors = vErrors;
 return errors === 0;
 }
 validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p13_link_fallback_v1 = validate35;
-const schema46 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"link.fallback.v1","x-version":"1.0.0","title":"Link fallback","description":"The member now uses another transport to reach its hub. Never leaves the node: it describes this node's own link.","type":"object","required":["transport","url","node_id","at","previous"],"properties":{"transport":{"description":"The transport this event is about.","enum":["nats","mqtt"]},"url":{"description":"The broker address (without credentials).","type":"string","minLength":1,"maxLength":512},"node_id":{"description":"The node whose link this is.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"at":{"description":"When it happened (UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"reason":{"description":"Why (down, fallback), in words.","type":"string","minLength":1,"maxLength":1000},"previous":{"description":"The transport used before (fallback).","enum":["nats","mqtt"]}},"additionalProperties":false};
+const p13_link_down_v1 = validate35;
+const schema46 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"link.down.v1","x-version":"1.0.0","title":"Link down","description":"The link was lost; reconnection is under way. Never leaves the node: it describes this node's own link.","type":"object","required":["transport","url","node_id","at","reason"],"properties":{"transport":{"description":"The transport this event is about.","enum":["nats","mqtt"]},"url":{"description":"The broker address (without credentials).","type":"string","minLength":1,"maxLength":512},"node_id":{"description":"The node whose link this is.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"at":{"description":"When it happened (UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"reason":{"description":"Why (down, fallback), in words.","type":"string","minLength":1,"maxLength":1000},"previous":{"description":"The transport used before (fallback).","enum":["nats","mqtt"]}},"additionalProperties":false};
 
 function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="link.fallback.v1" */;
+/*# sourceURL="link.down.v1" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate35.evaluated;
@@ -4081,8 +4219,8 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(data.previous === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "previous"},message:"must have required property '"+"previous"+"'"};
+if(data.reason === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4265,15 +4403,254 @@ return errors === 0;
 }
 validate35.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p14_telemetry_reading_v1 = validate36;
-const schema47 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"telemetry.reading.v1","x-version":"1.0.0","title":"A measured value","description":"One reading of a sensor, a probe or a skill's counter (room temperature, power draw, liters of water). The hub relays telemetry to the root through its outbox.","type":"object","required":["name","value"],"properties":{"name":{"description":"What was measured, dotted lower case (e.g. `room.temperature`, `pump.runs`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$","maxLength":128},"value":{"description":"The measured value.","type":"number"},"unit":{"description":"Unit of the value (UCUM-style where one exists: `Cel`, `W`, `%`, `L`).","type":"string","minLength":1,"maxLength":32},"labels":{"description":"Where and what exactly: room, device, channel.","type":"object","maxProperties":16,"additionalProperties":{"type":"string","maxLength":128}},"seq":{"description":"The producer's own counter, so a consumer can spot gaps and order per producer.","type":"integer","minimum":0}},"additionalProperties":false};
-const pattern37 = new RegExp("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$", "u");
+const p14_link_fallback_v1 = validate36;
+const schema47 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"link.fallback.v1","x-version":"1.0.0","title":"Link fallback","description":"The member now uses another transport to reach its hub. Never leaves the node: it describes this node's own link.","type":"object","required":["transport","url","node_id","at","previous"],"properties":{"transport":{"description":"The transport this event is about.","enum":["nats","mqtt"]},"url":{"description":"The broker address (without credentials).","type":"string","minLength":1,"maxLength":512},"node_id":{"description":"The node whose link this is.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"at":{"description":"When it happened (UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"reason":{"description":"Why (down, fallback), in words.","type":"string","minLength":1,"maxLength":1000},"previous":{"description":"The transport used before (fallback).","enum":["nats","mqtt"]}},"additionalProperties":false};
 
 function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="telemetry.reading.v1" */;
+/*# sourceURL="link.fallback.v1" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate36.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.transport === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "transport"},message:"must have required property '"+"transport"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.url === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.node_id === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "node_id"},message:"must have required property '"+"node_id"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.at === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "at"},message:"must have required property '"+"at"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.previous === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "previous"},message:"must have required property '"+"previous"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((((key0 === "transport") || (key0 === "url")) || (key0 === "node_id")) || (key0 === "at")) || (key0 === "reason")) || (key0 === "previous"))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.transport !== undefined){
+let data0 = data.transport;
+if(!((data0 === "nats") || (data0 === "mqtt"))){
+const err6 = {instancePath:instancePath+"/transport",schemaPath:"#/properties/transport/enum",keyword:"enum",params:{allowedValues: schema47.properties.transport.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.url !== undefined){
+let data1 = data.url;
+if(typeof data1 === "string"){
+if(func2(data1) > 512){
+const err7 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(func2(data1) < 1){
+const err8 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/url",schemaPath:"#/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.node_id !== undefined){
+let data2 = data.node_id;
+if(typeof data2 === "string"){
+if(!pattern8.test(data2)){
+const err10 = {instancePath:instancePath+"/node_id",schemaPath:"#/properties/node_id/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]{0,62}$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]{0,62}$"+"\""};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/node_id",schemaPath:"#/properties/node_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.at !== undefined){
+let data3 = data.at;
+if(typeof data3 === "string"){
+if(!pattern7.test(data3)){
+const err12 = {instancePath:instancePath+"/at",schemaPath:"#/properties/at/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"+"\""};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/at",schemaPath:"#/properties/at/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.reason !== undefined){
+let data4 = data.reason;
+if(typeof data4 === "string"){
+if(func2(data4) > 1000){
+const err14 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1000},message:"must NOT have more than 1000 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err15 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.previous !== undefined){
+let data5 = data.previous;
+if(!((data5 === "nats") || (data5 === "mqtt"))){
+const err17 = {instancePath:instancePath+"/previous",schemaPath:"#/properties/previous/enum",keyword:"enum",params:{allowedValues: schema47.properties.previous.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+else {
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+validate36.errors = vErrors;
+return errors === 0;
+}
+validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const p15_telemetry_reading_v1 = validate37;
+const schema48 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"telemetry.reading.v1","x-version":"1.0.0","title":"A measured value","description":"One reading of a sensor, a probe or a skill's counter (room temperature, power draw, liters of water). The hub relays telemetry to the root through its outbox.","type":"object","required":["name","value"],"properties":{"name":{"description":"What was measured, dotted lower case (e.g. `room.temperature`, `pump.runs`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$","maxLength":128},"value":{"description":"The measured value.","type":"number"},"unit":{"description":"Unit of the value (UCUM-style where one exists: `Cel`, `W`, `%`, `L`).","type":"string","minLength":1,"maxLength":32},"labels":{"description":"Where and what exactly: room, device, channel.","type":"object","maxProperties":16,"additionalProperties":{"type":"string","maxLength":128}},"seq":{"description":"The producer's own counter, so a consumer can spot gaps and order per producer.","type":"integer","minimum":0}},"additionalProperties":false};
+const pattern39 = new RegExp("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$", "u");
+
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="telemetry.reading.v1" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate37.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4326,7 +4703,7 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(!pattern37.test(data0)){
+if(!pattern39.test(data0)){
 const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -4482,20 +4859,20 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate37.errors = vErrors;
 return errors === 0;
 }
-validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p15_telemetry_heartbeat_v1 = validate37;
-const schema48 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"telemetry.heartbeat.v1","x-version":"1.0.0","title":"A node's heartbeat","description":"Sent by every node every 5 s (directory.heartbeat_ms) over its link with its telemetry and its capabilities' probe results; the hub's directory keeps the latest and relays it to the root as telemetry.<node_id>.heartbeat.","type":"object","required":["node_id","seq","telemetry"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"The node's heartbeat counter since it started: the hub spots gaps and restarts.","type":"integer","minimum":0},"revision":{"description":"The revision of the node's current manifest: a hub that has another asks for an announce.","type":"string","minLength":1,"maxLength":64},"telemetry":{"description":"What the node measured at this heartbeat (agent/directory/probes); a field is null when the node cannot measure it.","type":"object","additionalProperties":false,"required":["load"],"properties":{"load":{"description":"1-minute load average divided by the number of cores.","type":["number","null"],"minimum":0},"cpu":{"description":"CPU busy fraction since the previous heartbeat, 0..1.","type":["number","null"],"minimum":0,"maximum":1},"mem":{"description":"Memory.","type":["object","null"],"additionalProperties":false,"required":["used"],"properties":{"used":{"description":"Used fraction, 0..1.","type":"number","minimum":0,"maximum":1},"available_bytes":{"description":"Bytes available to new processes.","type":"integer","minimum":0}}},"temp_c":{"description":"The hottest thermal zone, °C.","type":["number","null"]},"battery":{"description":"The battery, or null when the node has none.","type":["object","null"],"additionalProperties":false,"required":["percent","charging"],"properties":{"percent":{"description":"Charge, 0..100.","type":"number","minimum":0,"maximum":100},"charging":{"description":"True while on external power and charging (or full).","type":"boolean"}}},"metered_network":{"description":"True when the node's network is metered (config): routing avoids heavy traffic over it.","type":["boolean","null"]},"rtt_to":{"description":"Measured round-trip times in ms, smoothed, by peer (`hub`, …).","type":"object","additionalProperties":{"type":"number","minimum":0}}}},"capabilities":{"description":"Probe results: capabilities not up are listed with their status.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"description":"capability://…","type":"string","pattern":"^capability://[a-z0-9][a-z0-9._-]*$"},"status":{"description":"From its probe.","enum":["up","degraded","down"]},"error":{"description":"Why the probe failed.","type":"string","maxLength":500}}}}},"additionalProperties":false};
-const pattern39 = new RegExp("^capability://[a-z0-9][a-z0-9._-]*$", "u");
+const p16_telemetry_heartbeat_v1 = validate38;
+const schema49 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"telemetry.heartbeat.v1","x-version":"1.0.0","title":"A node's heartbeat","description":"Sent by every node every 5 s (directory.heartbeat_ms) over its link with its telemetry and its capabilities' probe results; the hub's directory keeps the latest and relays it to the root as telemetry.<node_id>.heartbeat.","type":"object","required":["node_id","seq","telemetry"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"The node's heartbeat counter since it started: the hub spots gaps and restarts.","type":"integer","minimum":0},"revision":{"description":"The revision of the node's current manifest: a hub that has another asks for an announce.","type":"string","minLength":1,"maxLength":64},"telemetry":{"description":"What the node measured at this heartbeat (agent/directory/probes); a field is null when the node cannot measure it.","type":"object","additionalProperties":false,"required":["load"],"properties":{"load":{"description":"1-minute load average divided by the number of cores.","type":["number","null"],"minimum":0},"cpu":{"description":"CPU busy fraction since the previous heartbeat, 0..1.","type":["number","null"],"minimum":0,"maximum":1},"mem":{"description":"Memory.","type":["object","null"],"additionalProperties":false,"required":["used"],"properties":{"used":{"description":"Used fraction, 0..1.","type":"number","minimum":0,"maximum":1},"available_bytes":{"description":"Bytes available to new processes.","type":"integer","minimum":0}}},"temp_c":{"description":"The hottest thermal zone, °C.","type":["number","null"]},"battery":{"description":"The battery, or null when the node has none.","type":["object","null"],"additionalProperties":false,"required":["percent","charging"],"properties":{"percent":{"description":"Charge, 0..100.","type":"number","minimum":0,"maximum":100},"charging":{"description":"True while on external power and charging (or full).","type":"boolean"}}},"metered_network":{"description":"True when the node's network is metered (config): routing avoids heavy traffic over it.","type":["boolean","null"]},"rtt_to":{"description":"Measured round-trip times in ms, smoothed, by peer (`hub`, …).","type":"object","additionalProperties":{"type":"number","minimum":0}}}},"capabilities":{"description":"Probe results: capabilities not up are listed with their status.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"description":"capability://…","type":"string","pattern":"^capability://[a-z0-9][a-z0-9._-]*$"},"status":{"description":"From its probe.","enum":["up","degraded","down"]},"error":{"description":"Why the probe failed.","type":"string","maxLength":500}}}}},"additionalProperties":false};
+const pattern41 = new RegExp("^capability://[a-z0-9][a-z0-9._-]*$", "u");
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="telemetry.heartbeat.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate37.evaluated;
+const evaluated0 = validate38.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4658,7 +5035,7 @@ errors++;
 if(data3.load !== undefined){
 let data4 = data3.load;
 if((!((typeof data4 == "number") && (isFinite(data4)))) && (data4 !== null)){
-const err13 = {instancePath:instancePath+"/telemetry/load",schemaPath:"#/properties/telemetry/properties/load/type",keyword:"type",params:{type: schema48.properties.telemetry.properties.load.type},message:"must be number,null"};
+const err13 = {instancePath:instancePath+"/telemetry/load",schemaPath:"#/properties/telemetry/properties/load/type",keyword:"type",params:{type: schema49.properties.telemetry.properties.load.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4683,7 +5060,7 @@ errors++;
 if(data3.cpu !== undefined){
 let data5 = data3.cpu;
 if((!((typeof data5 == "number") && (isFinite(data5)))) && (data5 !== null)){
-const err15 = {instancePath:instancePath+"/telemetry/cpu",schemaPath:"#/properties/telemetry/properties/cpu/type",keyword:"type",params:{type: schema48.properties.telemetry.properties.cpu.type},message:"must be number,null"};
+const err15 = {instancePath:instancePath+"/telemetry/cpu",schemaPath:"#/properties/telemetry/properties/cpu/type",keyword:"type",params:{type: schema49.properties.telemetry.properties.cpu.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4718,7 +5095,7 @@ errors++;
 if(data3.mem !== undefined){
 let data6 = data3.mem;
 if((!(data6 && typeof data6 == "object" && !Array.isArray(data6))) && (data6 !== null)){
-const err18 = {instancePath:instancePath+"/telemetry/mem",schemaPath:"#/properties/telemetry/properties/mem/type",keyword:"type",params:{type: schema48.properties.telemetry.properties.mem.type},message:"must be object,null"};
+const err18 = {instancePath:instancePath+"/telemetry/mem",schemaPath:"#/properties/telemetry/properties/mem/type",keyword:"type",params:{type: schema49.properties.telemetry.properties.mem.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4815,7 +5192,7 @@ errors++;
 if(data3.temp_c !== undefined){
 let data9 = data3.temp_c;
 if((!((typeof data9 == "number") && (isFinite(data9)))) && (data9 !== null)){
-const err26 = {instancePath:instancePath+"/telemetry/temp_c",schemaPath:"#/properties/telemetry/properties/temp_c/type",keyword:"type",params:{type: schema48.properties.telemetry.properties.temp_c.type},message:"must be number,null"};
+const err26 = {instancePath:instancePath+"/telemetry/temp_c",schemaPath:"#/properties/telemetry/properties/temp_c/type",keyword:"type",params:{type: schema49.properties.telemetry.properties.temp_c.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4828,7 +5205,7 @@ errors++;
 if(data3.battery !== undefined){
 let data10 = data3.battery;
 if((!(data10 && typeof data10 == "object" && !Array.isArray(data10))) && (data10 !== null)){
-const err27 = {instancePath:instancePath+"/telemetry/battery",schemaPath:"#/properties/telemetry/properties/battery/type",keyword:"type",params:{type: schema48.properties.telemetry.properties.battery.type},message:"must be object,null"};
+const err27 = {instancePath:instancePath+"/telemetry/battery",schemaPath:"#/properties/telemetry/properties/battery/type",keyword:"type",params:{type: schema49.properties.telemetry.properties.battery.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4922,7 +5299,7 @@ errors++;
 if(data3.metered_network !== undefined){
 let data13 = data3.metered_network;
 if((typeof data13 !== "boolean") && (data13 !== null)){
-const err35 = {instancePath:instancePath+"/telemetry/metered_network",schemaPath:"#/properties/telemetry/properties/metered_network/type",keyword:"type",params:{type: schema48.properties.telemetry.properties.metered_network.type},message:"must be boolean,null"};
+const err35 = {instancePath:instancePath+"/telemetry/metered_network",schemaPath:"#/properties/telemetry/properties/metered_network/type",keyword:"type",params:{type: schema49.properties.telemetry.properties.metered_network.type},message:"must be boolean,null"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -5036,7 +5413,7 @@ errors++;
 if(data17.id !== undefined){
 let data18 = data17.id;
 if(typeof data18 === "string"){
-if(!pattern39.test(data18)){
+if(!pattern41.test(data18)){
 const err44 = {instancePath:instancePath+"/capabilities/" + i0+"/id",schemaPath:"#/properties/capabilities/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^capability://[a-z0-9][a-z0-9._-]*$"},message:"must match pattern \""+"^capability://[a-z0-9][a-z0-9._-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err44];
@@ -5061,7 +5438,7 @@ errors++;
 if(data17.status !== undefined){
 let data19 = data17.status;
 if(!(((data19 === "up") || (data19 === "degraded")) || (data19 === "down"))){
-const err46 = {instancePath:instancePath+"/capabilities/" + i0+"/status",schemaPath:"#/properties/capabilities/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema48.properties.capabilities.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err46 = {instancePath:instancePath+"/capabilities/" + i0+"/status",schemaPath:"#/properties/capabilities/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema49.properties.capabilities.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -5131,19 +5508,19 @@ vErrors.push(err51);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
-validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p16_net_subnet_node_up_v1 = validate38;
-const schema49 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.node.up.v1","x-version":"1.0.0","title":"A node is online","description":"The hub's directory saw a node come online: its first heartbeat or announce, or one after it was offline.","type":"object","required":["node_id","reason"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"kind":{"description":"What the node is.","enum":["hub","member","browser"]},"reason":{"description":"What brought it up.","enum":["announce","heartbeat","register"]},"offline_ms":{"description":"How long it had been offline, when it was known before.","type":"integer","minimum":0}},"additionalProperties":false};
+const p17_net_subnet_node_up_v1 = validate39;
+const schema50 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.node.up.v1","x-version":"1.0.0","title":"A node is online","description":"The hub's directory saw a node come online: its first heartbeat or announce, or one after it was offline.","type":"object","required":["node_id","reason"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"kind":{"description":"What the node is.","enum":["hub","member","browser"]},"reason":{"description":"What brought it up.","enum":["announce","heartbeat","register"]},"offline_ms":{"description":"How long it had been offline, when it was known before.","type":"integer","minimum":0}},"additionalProperties":false};
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.node.up.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate38.evaluated;
+const evaluated0 = validate39.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5211,7 +5588,7 @@ errors++;
 if(data.kind !== undefined){
 let data1 = data.kind;
 if(!(((data1 === "hub") || (data1 === "member")) || (data1 === "browser"))){
-const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema49.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema50.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5224,7 +5601,7 @@ errors++;
 if(data.reason !== undefined){
 let data2 = data.reason;
 if(!(((data2 === "announce") || (data2 === "heartbeat")) || (data2 === "register"))){
-const err6 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/enum",keyword:"enum",params:{allowedValues: schema49.properties.reason.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/enum",keyword:"enum",params:{allowedValues: schema50.properties.reason.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5270,20 +5647,20 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate38.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
-validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p17_net_subnet_node_down_v1 = validate39;
-const schema50 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.node.down.v1","x-version":"1.0.0","title":"A node went offline","description":"The hub's directory marked a node offline: its heartbeats stopped for its TTL, its link reported it gone (MQTT last will, NATS disconnect), or it deregistered.","type":"object","required":["node_id","reason","last_seen"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"reason":{"description":"How it was noticed.","enum":["ttl","link","deregister"]},"last_seen":{"description":"When the hub last heard from it (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"missed":{"description":"Heartbeats missed, for reason ttl.","type":"integer","minimum":0}},"additionalProperties":false};
-const pattern42 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
+const p18_net_subnet_node_down_v1 = validate40;
+const schema51 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.node.down.v1","x-version":"1.0.0","title":"A node went offline","description":"The hub's directory marked a node offline: its heartbeats stopped for its TTL, its link reported it gone (MQTT last will, NATS disconnect), or it deregistered.","type":"object","required":["node_id","reason","last_seen"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"reason":{"description":"How it was noticed.","enum":["ttl","link","deregister"]},"last_seen":{"description":"When the hub last heard from it (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},"missed":{"description":"Heartbeats missed, for reason ttl.","type":"integer","minimum":0}},"additionalProperties":false};
+const pattern44 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", "u");
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.node.down.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate39.evaluated;
+const evaluated0 = validate40.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5361,7 +5738,7 @@ errors++;
 if(data.reason !== undefined){
 let data1 = data.reason;
 if(!(((data1 === "ttl") || (data1 === "link")) || (data1 === "deregister"))){
-const err6 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/enum",keyword:"enum",params:{allowedValues: schema50.properties.reason.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/enum",keyword:"enum",params:{allowedValues: schema51.properties.reason.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5374,7 +5751,7 @@ errors++;
 if(data.last_seen !== undefined){
 let data2 = data.last_seen;
 if(typeof data2 === "string"){
-if(!pattern42.test(data2)){
+if(!pattern44.test(data2)){
 const err7 = {instancePath:instancePath+"/last_seen",schemaPath:"#/properties/last_seen/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -5432,19 +5809,19 @@ vErrors.push(err11);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate40.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p18_capacity_changed_v1 = validate40;
-const schema51 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"capacity.changed.v1","x-version":"1.0.0","title":"A node's capabilities changed","description":"A node announced a manifest with a new revision (capabilities, io, skills or scenarios added, removed or changed), or a capability's probe status changed; the resolver re-reads the directory.","type":"object","required":["node_id","revision"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"revision":{"description":"The manifest revision now in the directory.","type":"string","minLength":1,"maxLength":64},"previous_revision":{"description":"The revision before, when there was one.","type":"string","minLength":1,"maxLength":64},"capabilities":{"description":"The node's capability ids and their status now.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"description":"capability://…","type":"string","pattern":"^capability://[a-z0-9][a-z0-9._-]*$"},"status":{"description":"From its probe.","enum":["up","degraded","down"]}}}}},"additionalProperties":false};
+const p19_capacity_changed_v1 = validate41;
+const schema52 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"capacity.changed.v1","x-version":"1.0.0","title":"A node's capabilities changed","description":"A node announced a manifest with a new revision (capabilities, io, skills or scenarios added, removed or changed), or a capability's probe status changed; the resolver re-reads the directory.","type":"object","required":["node_id","revision"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"revision":{"description":"The manifest revision now in the directory.","type":"string","minLength":1,"maxLength":64},"previous_revision":{"description":"The revision before, when there was one.","type":"string","minLength":1,"maxLength":64},"capabilities":{"description":"The node's capability ids and their status now.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"description":"capability://…","type":"string","pattern":"^capability://[a-z0-9][a-z0-9._-]*$"},"status":{"description":"From its probe.","enum":["up","degraded","down"]}}}}},"additionalProperties":false};
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="capacity.changed.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate40.evaluated;
+const evaluated0 = validate41.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5631,7 +6008,7 @@ errors++;
 if(data4.id !== undefined){
 let data5 = data4.id;
 if(typeof data5 === "string"){
-if(!pattern39.test(data5)){
+if(!pattern41.test(data5)){
 const err15 = {instancePath:instancePath+"/capabilities/" + i0+"/id",schemaPath:"#/properties/capabilities/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^capability://[a-z0-9][a-z0-9._-]*$"},message:"must match pattern \""+"^capability://[a-z0-9][a-z0-9._-]*$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -5656,7 +6033,7 @@ errors++;
 if(data4.status !== undefined){
 let data6 = data4.status;
 if(!(((data6 === "up") || (data6 === "degraded")) || (data6 === "down"))){
-const err17 = {instancePath:instancePath+"/capabilities/" + i0+"/status",schemaPath:"#/properties/capabilities/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema51.properties.capabilities.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/capabilities/" + i0+"/status",schemaPath:"#/properties/capabilities/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema52.properties.capabilities.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5701,20 +6078,20 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate40.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
-validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p19_net_subnet_node_announced_v1 = validate41;
-const schema52 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.node.announced.v1","x-version":"1.0.0","title":"A node announces its manifest","description":"Sent by a node when it starts and whenever its manifest changes (and as the reply to net.subnet.announce): what it is and what it can do. The hub's directory validates the manifest against abi/manifest.schema.json and upserts the node.","type":"object","required":["manifest"],"additionalProperties":false,"properties":{"manifest":{"description":"The node's manifest (abi/manifest.schema.json; checked in full by the directory).","type":"object","required":["node_id","revision"],"properties":{"node_id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"revision":{"type":"string","minLength":1}}},"hostname":{"description":"The node's host name.","type":"string","minLength":1,"maxLength":253},"base_url":{"description":"Where the node's own HTTP API answers, e.g. http://192.0.2.7:8778.","type":"string","pattern":"^https?://","maxLength":512}}};
-const pattern46 = new RegExp("^https?://", "u");
+const p20_net_subnet_node_announced_v1 = validate42;
+const schema53 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.node.announced.v1","x-version":"1.0.0","title":"A node announces its manifest","description":"Sent by a node when it starts and whenever its manifest changes (and as the reply to net.subnet.announce): what it is and what it can do. The hub's directory validates the manifest against abi/manifest.schema.json and upserts the node.","type":"object","required":["manifest"],"additionalProperties":false,"properties":{"manifest":{"description":"The node's manifest (abi/manifest.schema.json; checked in full by the directory).","type":"object","required":["node_id","revision"],"properties":{"node_id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"revision":{"type":"string","minLength":1}}},"hostname":{"description":"The node's host name.","type":"string","minLength":1,"maxLength":253},"base_url":{"description":"Where the node's own HTTP API answers, e.g. http://192.0.2.7:8778.","type":"string","pattern":"^https?://","maxLength":512}}};
+const pattern48 = new RegExp("^https?://", "u");
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.node.announced.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate41.evaluated;
+const evaluated0 = validate42.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5877,7 +6254,7 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern46.test(data4)){
+if(!pattern48.test(data4)){
 const err13 = {instancePath:instancePath+"/base_url",schemaPath:"#/properties/base_url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -5910,19 +6287,19 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
-validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p20_net_subnet_announce_v1 = validate42;
-const schema53 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.announce.v1","x-version":"1.0.0","title":"Ask a node for its manifest","description":"The hub asks a node to announce again: it heard a heartbeat from a node it does not know (a lost or new directory) or with a manifest revision it does not have. The node replies with its manifest.","type":"object","required":["reason"],"additionalProperties":false,"properties":{"reason":{"description":"Why the hub asks.","enum":["unknown","revision"]},"known_revision":{"description":"The revision the hub has, when it has one.","type":"string","maxLength":64}}};
+const p21_net_subnet_announce_v1 = validate43;
+const schema54 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.announce.v1","x-version":"1.0.0","title":"Ask a node for its manifest","description":"The hub asks a node to announce again: it heard a heartbeat from a node it does not know (a lost or new directory) or with a manifest revision it does not have. The node replies with its manifest.","type":"object","required":["reason"],"additionalProperties":false,"properties":{"reason":{"description":"Why the hub asks.","enum":["unknown","revision"]},"known_revision":{"description":"The revision the hub has, when it has one.","type":"string","maxLength":64}}};
 
-function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.announce.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate42.evaluated;
+const evaluated0 = validate43.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5955,7 +6332,7 @@ errors++;
 if(data.reason !== undefined){
 let data0 = data.reason;
 if(!((data0 === "unknown") || (data0 === "revision"))){
-const err2 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/enum",keyword:"enum",params:{allowedValues: schema53.properties.reason.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/enum",keyword:"enum",params:{allowedValues: schema54.properties.reason.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6001,19 +6378,19 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate42.errors = vErrors;
+validate43.errors = vErrors;
 return errors === 0;
 }
-validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p21_net_subnet_announce_result_v1 = validate43;
-const schema54 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.announce.result.v1","x-version":"1.0.0","title":"A node's manifest, on request","description":"The reply to net.subnet.announce: the node's current manifest, as in net.subnet.node.announced.","type":"object","required":["manifest"],"additionalProperties":false,"properties":{"manifest":{"description":"The node's manifest (abi/manifest.schema.json).","type":"object","required":["node_id","revision"],"properties":{"node_id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"revision":{"type":"string","minLength":1}}},"hostname":{"description":"The node's host name.","type":"string","minLength":1,"maxLength":253},"base_url":{"description":"Where the node's own HTTP API answers.","type":"string","pattern":"^https?://","maxLength":512}}};
+const p22_net_subnet_announce_result_v1 = validate44;
+const schema55 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.announce.result.v1","x-version":"1.0.0","title":"A node's manifest, on request","description":"The reply to net.subnet.announce: the node's current manifest, as in net.subnet.node.announced.","type":"object","required":["manifest"],"additionalProperties":false,"properties":{"manifest":{"description":"The node's manifest (abi/manifest.schema.json).","type":"object","required":["node_id","revision"],"properties":{"node_id":{"type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"revision":{"type":"string","minLength":1}}},"hostname":{"description":"The node's host name.","type":"string","minLength":1,"maxLength":253},"base_url":{"description":"Where the node's own HTTP API answers.","type":"string","pattern":"^https?://","maxLength":512}}};
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.announce.result.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate43.evaluated;
+const evaluated0 = validate44.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6176,7 +6553,7 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern46.test(data4)){
+if(!pattern48.test(data4)){
 const err13 = {instancePath:instancePath+"/base_url",schemaPath:"#/properties/base_url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -6209,19 +6586,19 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
-validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p22_net_subnet_ping_v1 = validate44;
-const schema55 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.ping.v1","x-version":"1.0.0","title":"Round-trip probe to the hub","description":"A node's request/reply ping over its live link: the round trip feeds telemetry.rtt_to.hub (smoothed).","type":"object","required":["node_id","seq"],"additionalProperties":false,"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"The ping's counter since the node started.","type":"integer","minimum":0}}};
+const p23_net_subnet_ping_v1 = validate45;
+const schema56 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.ping.v1","x-version":"1.0.0","title":"Round-trip probe to the hub","description":"A node's request/reply ping over its live link: the round trip feeds telemetry.rtt_to.hub (smoothed).","type":"object","required":["node_id","seq"],"additionalProperties":false,"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"The ping's counter since the node started.","type":"integer","minimum":0}}};
 
-function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.ping.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate44.evaluated;
+const evaluated0 = validate45.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6322,19 +6699,19 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate44.errors = vErrors;
+validate45.errors = vErrors;
 return errors === 0;
 }
-validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p23_net_subnet_ping_result_v1 = validate45;
-const schema56 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.ping.result.v1","x-version":"1.0.0","title":"The hub's answer to a ping","description":"The reply to net.subnet.ping: the hub's id and its clock, so the node can also see clock skew.","type":"object","required":["hub_id","seq"],"additionalProperties":false,"properties":{"hub_id":{"description":"The hub's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"The ping's seq, echoed.","type":"integer","minimum":0},"hub_ts":{"description":"The hub's clock when it answered (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"}}};
+const p24_net_subnet_ping_result_v1 = validate46;
+const schema57 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.ping.result.v1","x-version":"1.0.0","title":"The hub's answer to a ping","description":"The reply to net.subnet.ping: the hub's id and its clock, so the node can also see clock skew.","type":"object","required":["hub_id","seq"],"additionalProperties":false,"properties":{"hub_id":{"description":"The hub's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"The ping's seq, echoed.","type":"integer","minimum":0},"hub_ts":{"description":"The hub's clock when it answered (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"}}};
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.ping.result.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate46.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6460,19 +6837,19 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate46.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const p24_net_subnet_directory_snapshot_v1 = validate46;
-const schema57 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.directory.snapshot.v1","x-version":"1.0.0","title":"The hub's directory, for its members","description":"Broadcast by the hub to its members when a node comes, goes or changes (at most once a second) and every directory.snapshot_ms: every node with its liveness, capabilities and latest telemetry. A member keeps the latest for GET /api/subnet/nodes.","type":"object","required":["hub_id","seq","nodes"],"additionalProperties":false,"properties":{"hub_id":{"description":"The hub's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"Snapshot counter since the hub started: a member keeps only newer ones.","type":"integer","minimum":0},"nodes":{"description":"Every node the hub knows.","type":"array","maxItems":5000,"items":{"type":"object","additionalProperties":false,"required":["node_id","kind","online","last_seen","revision","capabilities"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"kind":{"description":"What the node is.","enum":["hub","member","browser"]},"online":{"description":"Whether the hub counts it online now.","type":"boolean"},"last_seen":{"description":"When the hub last heard from it (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"revision":{"description":"Its manifest revision.","type":"string","maxLength":64},"base_url":{"description":"Its HTTP API, when it told.","type":"string","maxLength":512},"prio_base":{"description":"Its base priority.","type":"number"},"tags":{"description":"Its tags.","type":"array","items":{"type":"string"}},"capabilities":{"description":"Its capabilities with their formats and latest probe status.","type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"type":"string"},"status":{"enum":["up","degraded","down"]},"prio":{"type":"number"},"cost":{"type":"number"},"inputs":{"type":"array","items":{"type":"string"}},"outputs":{"type":"array","items":{"type":"string"}},"error":{"description":"Why its probe failed, when it did.","type":"string","maxLength":500}}}},"telemetry":{"description":"Its latest telemetry (telemetry.heartbeat), or null before the first heartbeat.","type":["object","null"]}}}}}};
+const p25_net_subnet_directory_snapshot_v1 = validate47;
+const schema58 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"net.subnet.directory.snapshot.v1","x-version":"1.0.0","title":"The hub's directory, for its members","description":"Broadcast by the hub to its members when a node comes, goes or changes (at most once a second) and every directory.snapshot_ms: every node with its liveness, capabilities and latest telemetry. A member keeps the latest for GET /api/subnet/nodes.","type":"object","required":["hub_id","seq","nodes"],"additionalProperties":false,"properties":{"hub_id":{"description":"The hub's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"seq":{"description":"Snapshot counter since the hub started: a member keeps only newer ones.","type":"integer","minimum":0},"nodes":{"description":"Every node the hub knows.","type":"array","maxItems":5000,"items":{"type":"object","additionalProperties":false,"required":["node_id","kind","online","last_seen","revision","capabilities"],"properties":{"node_id":{"description":"The node's id.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]{0,62}$"},"kind":{"description":"What the node is.","enum":["hub","member","browser"]},"online":{"description":"Whether the hub counts it online now.","type":"boolean"},"last_seen":{"description":"When the hub last heard from it (ISO-8601 UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$"},"revision":{"description":"Its manifest revision.","type":"string","maxLength":64},"base_url":{"description":"Its HTTP API, when it told.","type":"string","maxLength":512},"prio_base":{"description":"Its base priority.","type":"number"},"tags":{"description":"Its tags.","type":"array","items":{"type":"string"}},"capabilities":{"description":"Its capabilities with their formats and latest probe status.","type":"array","items":{"type":"object","additionalProperties":false,"required":["id","status"],"properties":{"id":{"type":"string"},"status":{"enum":["up","degraded","down"]},"prio":{"type":"number"},"cost":{"type":"number"},"inputs":{"type":"array","items":{"type":"string"}},"outputs":{"type":"array","items":{"type":"string"}},"error":{"description":"Why its probe failed, when it did.","type":"string","maxLength":500}}}},"telemetry":{"description":"Its latest telemetry (telemetry.heartbeat), or null before the first heartbeat.","type":["object","null"]}}}}}};
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="net.subnet.directory.snapshot.v1" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate47.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6650,7 +7027,7 @@ vErrors.push(err14);
 errors++;
 }
 for(const key1 in data3){
-if(!(func1.call(schema57.properties.nodes.items.properties, key1))){
+if(!(func1.call(schema58.properties.nodes.items.properties, key1))){
 const err15 = {instancePath:instancePath+"/nodes/" + i0,schemaPath:"#/properties/nodes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err15];
@@ -6689,7 +7066,7 @@ errors++;
 if(data3.kind !== undefined){
 let data5 = data3.kind;
 if(!(((data5 === "hub") || (data5 === "member")) || (data5 === "browser"))){
-const err18 = {instancePath:instancePath+"/nodes/" + i0+"/kind",schemaPath:"#/properties/nodes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema57.properties.nodes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err18 = {instancePath:instancePath+"/nodes/" + i0+"/kind",schemaPath:"#/properties/nodes/items/properties/kind/enum",keyword:"enum",params:{allowedValues: schema58.properties.nodes.items.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -6881,7 +7258,7 @@ errors++;
 if(data14.status !== undefined){
 let data16 = data14.status;
 if(!(((data16 === "up") || (data16 === "degraded")) || (data16 === "down"))){
-const err33 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities/" + i2+"/status",schemaPath:"#/properties/nodes/items/properties/capabilities/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema57.properties.nodes.items.properties.capabilities.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err33 = {instancePath:instancePath+"/nodes/" + i0+"/capabilities/" + i2+"/status",schemaPath:"#/properties/nodes/items/properties/capabilities/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema58.properties.nodes.items.properties.capabilities.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7025,7 +7402,7 @@ errors++;
 if(data3.telemetry !== undefined){
 let data24 = data3.telemetry;
 if((!(data24 && typeof data24 == "object" && !Array.isArray(data24))) && (data24 !== null)){
-const err44 = {instancePath:instancePath+"/nodes/" + i0+"/telemetry",schemaPath:"#/properties/nodes/items/properties/telemetry/type",keyword:"type",params:{type: schema57.properties.nodes.items.properties.telemetry.type},message:"must be object,null"};
+const err44 = {instancePath:instancePath+"/nodes/" + i0+"/telemetry",schemaPath:"#/properties/nodes/items/properties/telemetry/type",keyword:"type",params:{type: schema58.properties.nodes.items.properties.telemetry.type},message:"must be object,null"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7070,10 +7447,10 @@ vErrors.push(err47);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 /** The shape of an ajv validator: call it, then read `errors` when it returned false. */
 export interface GeneratedValidator {
@@ -7094,21 +7471,22 @@ export const payloads: Readonly<Record<string, GeneratedValidator>> = {
   "scenario.run@1": p5_scenario_run_v1,
   "scenario.run.result@1": p6_scenario_run_result_v1,
   "scenario.completed@1": p7_scenario_completed_v1,
-  "nlp.intent.detected@1": p8_nlp_intent_detected_v1,
-  "ui.notify@1": p9_ui_notify_v1,
-  "ui.say@1": p10_ui_say_v1,
-  "link.up@1": p11_link_up_v1,
-  "link.down@1": p12_link_down_v1,
-  "link.fallback@1": p13_link_fallback_v1,
-  "telemetry.reading@1": p14_telemetry_reading_v1,
-  "telemetry.heartbeat@1": p15_telemetry_heartbeat_v1,
-  "net.subnet.node.up@1": p16_net_subnet_node_up_v1,
-  "net.subnet.node.down@1": p17_net_subnet_node_down_v1,
-  "capacity.changed@1": p18_capacity_changed_v1,
-  "net.subnet.node.announced@1": p19_net_subnet_node_announced_v1,
-  "net.subnet.announce@1": p20_net_subnet_announce_v1,
-  "net.subnet.announce.result@1": p21_net_subnet_announce_result_v1,
-  "net.subnet.ping@1": p22_net_subnet_ping_v1,
-  "net.subnet.ping.result@1": p23_net_subnet_ping_result_v1,
-  "net.subnet.directory.snapshot@1": p24_net_subnet_directory_snapshot_v1,
+  "scenario.step.failed@1": p8_scenario_step_failed_v1,
+  "nlp.intent.detected@1": p9_nlp_intent_detected_v1,
+  "ui.notify@1": p10_ui_notify_v1,
+  "ui.say@1": p11_ui_say_v1,
+  "link.up@1": p12_link_up_v1,
+  "link.down@1": p13_link_down_v1,
+  "link.fallback@1": p14_link_fallback_v1,
+  "telemetry.reading@1": p15_telemetry_reading_v1,
+  "telemetry.heartbeat@1": p16_telemetry_heartbeat_v1,
+  "net.subnet.node.up@1": p17_net_subnet_node_up_v1,
+  "net.subnet.node.down@1": p18_net_subnet_node_down_v1,
+  "capacity.changed@1": p19_capacity_changed_v1,
+  "net.subnet.node.announced@1": p20_net_subnet_node_announced_v1,
+  "net.subnet.announce@1": p21_net_subnet_announce_v1,
+  "net.subnet.announce.result@1": p22_net_subnet_announce_result_v1,
+  "net.subnet.ping@1": p23_net_subnet_ping_v1,
+  "net.subnet.ping.result@1": p24_net_subnet_ping_result_v1,
+  "net.subnet.directory.snapshot@1": p25_net_subnet_directory_snapshot_v1,
 };
