@@ -3,6 +3,7 @@ import { test } from "node:test";
 import type { Envelope } from "../../abi/envelope.js";
 import { ScenarioBusyError, NotFoundError } from "../core/errors.js";
 import { createEnvelope } from "../core/envelope.js";
+import { ManualClock } from "../core/clock.js";
 import type { Scenario } from "./scenario.js";
 import { call, publish, rig, scenario, sleepFor, SOURCE, step, until } from "./test-fixture.js";
 
@@ -350,4 +351,42 @@ test("scenario.run over the bus starts a run and replies scenario.run.result; a 
   assert.deepEqual(r.store.get(runId)?.ctx, { a: 1 });
   const no = await ask("missing");
   assert.deepEqual([no.payload.ok, (no.payload.error as { code: string }).code], [false, "E_NOT_FOUND"]);
+});
+
+test("on an injected clock: retries wait exactly backoff, then twice that; a step's timeout fires at its bound", async (t) => {
+  const clock = new ManualClock(Date.parse("2026-05-01T00:00:00.000Z"));
+  const s = scenario("timed", [step("ask", call("test.flaky"), { retries: { max: 2, backoff_ms: 1000 }, timeout_ms: 30_000 })]);
+  const r = rig(t, [s], clock);
+  const { calls } = flaky(r.bus, 2);
+  const runner = r.runner();
+  await runner.start(signal());
+  const { run_id } = runner.submit({ id: "timed", trigger: "api" });
+  const settle = async () => { for (let i = 0; i < 30; i++) await new Promise((res) => setImmediate(res)); };
+  await settle();
+  assert.equal(calls.length, 1);
+  clock.advance(999);
+  await settle();
+  assert.equal(calls.length, 1, "not before the backoff");
+  clock.advance(1);
+  await settle();
+  assert.equal(calls.length, 2);
+  clock.advance(1999);
+  await settle();
+  assert.equal(calls.length, 2, "the second retry waits twice as long");
+  clock.advance(1);
+  await settle();
+  assert.equal(calls.length, 3);
+  await completed(r, run_id);
+  assert.equal(r.store.get(run_id)?.state, "succeeded");
+
+  const hang = scenario("hang2", [step("ask", { kind: "wait", event: "test.answer", timeout_ms: 60_000 }, { timeout_ms: 5000 })]);
+  r.scenarios.set("hang2", hang);
+  const h = runner.submit({ id: "hang2", trigger: "api" });
+  await settle();
+  clock.advance(4999);
+  await settle();
+  assert.equal(r.store.get(h.run_id)?.state, "running");
+  clock.advance(1);
+  await completed(r, h.run_id);
+  assert.equal(r.store.get(h.run_id)?.error?.code, "E_TIMEOUT");
 });
