@@ -46,6 +46,15 @@ export interface RawConfig {
   };
   /** The scenario runtime (agent/scenarios/). dirs null: <data_dir>/scenarios. */
   scenarios: { enabled: boolean; dirs: string[] | null; max_concurrent_per_node: number; runs_kept: number };
+  /** The resolver (agent/resolver/): score weights, routing DSL file, exec tokens, re-planning. */
+  resolver: {
+    weights: { prio: number; base: number; load: number; rtt: number; cost: number; policy: number; addressed: number };
+    routing: string | null; token_ttl_ms: number; startup_sla_ms: number;
+  };
+  /** The IO router (agent/io/): route_rules.yaml (null: <data_dir>/route_rules.yaml if present). */
+  io: { route_rules: string | null };
+  /** Skills for /api/tools/call (agent/skills/): dirs null = <data_dir>/skills. */
+  skills: { dirs: string[] | null; call_timeout_ms: number };
   shutdown_timeout_ms: number;
 }
 

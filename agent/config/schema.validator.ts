@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 // ajv standalone code loads its runtime helpers with require().
 const require = createRequire(import.meta.url);
 const v_config = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"directory":{"title":"Subnet directory","description":"What this node announces (its manifest), how often it sends heartbeats, and, on a hub, when it counts a node offline.","type":"object","additionalProperties":false,"default":{},"properties":{"heartbeat_ms":{"title":"Heartbeat interval","description":"How often the node sends telemetry.heartbeat (load, cpu, mem, temp, battery, rtt, probe results) and pings its hub for the round trip.","type":"integer","minimum":100,"maximum":3600000,"default":5000},"ttl_ms":{"title":"Offline after","description":"Hub: a node not heard from for this long is marked offline. null: 3 heartbeat intervals.","type":["integer","null"],"minimum":100,"maximum":86400000,"default":null},"snapshot_ms":{"title":"Snapshot interval","description":"Hub: besides on every change (at most once a second), the directory snapshot is broadcast to members this often.","type":"integer","minimum":1000,"maximum":3600000,"default":30000},"kind":{"title":"Node kind","description":"What this node is in the manifest. null: the role (hub or member).","enum":["hub","member","browser",null],"default":null},"prio_base":{"title":"Base priority","description":"The node's base priority in the resolver's score (w_base · prio_base).","type":"number","default":0},"tags":{"title":"Tags","description":"Free labels announced with the manifest: room, owner, mains-powered.","type":"array","items":{"type":"string","minLength":1,"maxLength":64},"maxItems":64,"default":[]},"capabilities":{"title":"Capabilities","description":"Capabilities this node declares beyond its drivers', with their formats and probes.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"title":"Capability id","description":"capability://<family>.<verb>, e.g. capability://display.play.","type":"string","pattern":"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},"prio":{"title":"Priority","description":"How good this node is at it (w_prio · prio in the resolver's score).","type":"number","default":50},"cost":{"title":"Cost","description":"What using it here costs (energy, money, wear).","type":"number","minimum":0,"default":0},"inputs":{"title":"Input formats","description":"Formats it accepts (video/mp4, text/plain).","type":"array","items":{"type":"string","minLength":1},"default":[]},"outputs":{"title":"Output formats","description":"Formats it produces.","type":"array","items":{"type":"string","minLength":1},"default":[]},"probe":{"title":"Probe","description":"How to check it still works: {kind: http, url, timeout_ms?}, {kind: command, argv: [...], timeout_ms?} or {kind: internal, check}. A failing probe reports the capability down in the next heartbeat.","type":"object"}}},"default":[]},"metered_network":{"title":"Metered network","description":"Whether this node's network is metered (mobile data): the resolver avoids heavy traffic over it. null: unknown.","type":["boolean","null"],"default":null},"sys_root":{"title":"sysfs root","description":"Where thermal zones and power supplies are read (class/thermal, class/power_supply). A test points it at a fake tree.","type":"string","minLength":1,"default":"/sys"},"proc_root":{"title":"procfs root","description":"Where CPU and memory counters are read (stat, meminfo).","type":"string","minLength":1,"default":"/proc"},"base_url":{"title":"Announced API URL","description":"The URL other nodes reach this node's HTTP API at, announced with the manifest. null: none announced.","type":["string","null"],"pattern":"^https?://","default":null}}},"scenarios":{"title":"Scenario runtime","description":"Scenarios (YAML files, docs/scenarios.md), their triggers and schedules, and how many runs execute at once. Runs, the step journal and schedules are kept in <data_dir>/scenarios.db.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Run scenarios","description":"false: no scenario runtime on this node (the /api/scenario routes answer 404).","type":"boolean","default":true},"dirs":{"title":"Scenario directories","description":"Directories whose *.yaml / *.yml files are loaded at start (not recursive; fragments for include: may live in subdirectories). Relative paths are relative to the working directory. null: <data_dir>/scenarios.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"max_concurrent_per_node":{"title":"Runs at once","description":"Runs executing at the same time on this node; more wait in the queue, HIGH before NORM before LOW.","type":"integer","minimum":1,"maximum":64,"default":4},"runs_kept":{"title":"Runs kept per scenario","description":"Finished runs (with their step journal) kept per scenario; older ones are pruned at start and hourly.","type":"integer","minimum":1,"maximum":100000,"default":200}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"directory":{"title":"Subnet directory","description":"What this node announces (its manifest), how often it sends heartbeats, and, on a hub, when it counts a node offline.","type":"object","additionalProperties":false,"default":{},"properties":{"heartbeat_ms":{"title":"Heartbeat interval","description":"How often the node sends telemetry.heartbeat (load, cpu, mem, temp, battery, rtt, probe results) and pings its hub for the round trip.","type":"integer","minimum":100,"maximum":3600000,"default":5000},"ttl_ms":{"title":"Offline after","description":"Hub: a node not heard from for this long is marked offline. null: 3 heartbeat intervals.","type":["integer","null"],"minimum":100,"maximum":86400000,"default":null},"snapshot_ms":{"title":"Snapshot interval","description":"Hub: besides on every change (at most once a second), the directory snapshot is broadcast to members this often.","type":"integer","minimum":1000,"maximum":3600000,"default":30000},"kind":{"title":"Node kind","description":"What this node is in the manifest. null: the role (hub or member).","enum":["hub","member","browser",null],"default":null},"prio_base":{"title":"Base priority","description":"The node's base priority in the resolver's score (w_base · prio_base).","type":"number","default":0},"tags":{"title":"Tags","description":"Free labels announced with the manifest: room, owner, mains-powered.","type":"array","items":{"type":"string","minLength":1,"maxLength":64},"maxItems":64,"default":[]},"capabilities":{"title":"Capabilities","description":"Capabilities this node declares beyond its drivers', with their formats and probes.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"title":"Capability id","description":"capability://<family>.<verb>, e.g. capability://display.play.","type":"string","pattern":"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},"prio":{"title":"Priority","description":"How good this node is at it (w_prio · prio in the resolver's score).","type":"number","default":50},"cost":{"title":"Cost","description":"What using it here costs (energy, money, wear).","type":"number","minimum":0,"default":0},"inputs":{"title":"Input formats","description":"Formats it accepts (video/mp4, text/plain).","type":"array","items":{"type":"string","minLength":1},"default":[]},"outputs":{"title":"Output formats","description":"Formats it produces.","type":"array","items":{"type":"string","minLength":1},"default":[]},"probe":{"title":"Probe","description":"How to check it still works: {kind: http, url, timeout_ms?}, {kind: command, argv: [...], timeout_ms?} or {kind: internal, check}. A failing probe reports the capability down in the next heartbeat.","type":"object"}}},"default":[]},"metered_network":{"title":"Metered network","description":"Whether this node's network is metered (mobile data): the resolver avoids heavy traffic over it. null: unknown.","type":["boolean","null"],"default":null},"sys_root":{"title":"sysfs root","description":"Where thermal zones and power supplies are read (class/thermal, class/power_supply). A test points it at a fake tree.","type":"string","minLength":1,"default":"/sys"},"proc_root":{"title":"procfs root","description":"Where CPU and memory counters are read (stat, meminfo).","type":"string","minLength":1,"default":"/proc"},"base_url":{"title":"Announced API URL","description":"The URL other nodes reach this node's HTTP API at, announced with the manifest. null: none announced.","type":["string","null"],"pattern":"^https?://","default":null}}},"scenarios":{"title":"Scenario runtime","description":"Scenarios (YAML files, docs/scenarios.md), their triggers and schedules, and how many runs execute at once. Runs, the step journal and schedules are kept in <data_dir>/scenarios.db.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Run scenarios","description":"false: no scenario runtime on this node (the /api/scenario routes answer 404).","type":"boolean","default":true},"dirs":{"title":"Scenario directories","description":"Directories whose *.yaml / *.yml files are loaded at start (not recursive; fragments for include: may live in subdirectories). Relative paths are relative to the working directory. null: <data_dir>/scenarios.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"max_concurrent_per_node":{"title":"Runs at once","description":"Runs executing at the same time on this node; more wait in the queue, HIGH before NORM before LOW.","type":"integer","minimum":1,"maximum":64,"default":4},"runs_kept":{"title":"Runs kept per scenario","description":"Finished runs (with their step journal) kept per scenario; older ones are pruned at start and hourly.","type":"integer","minimum":1,"maximum":100000,"default":200}}},"resolver":{"title":"Resolver","description":"How the hub binds each step of a plan to a node (score = w_prio·cap.prio + w_base·prio_base − w_load·load − w_rtt·rtt − w_cost·cost + w_policy·policy_fit + w_addressed·addressed), the leases and exec tokens it signs, and when it re-plans.","type":"object","additionalProperties":false,"default":{},"properties":{"weights":{"title":"Score weights","description":"The weights of the seed's score formula. prio and prio_base are 0–100, load is the 1-minute load per core, rtt in milliseconds, cost as the manifest declares it, policy_fit from −1 to 1.","type":"object","additionalProperties":false,"default":{},"properties":{"prio":{"title":"w_prio","description":"Weight of the capability's prio.","type":"number","minimum":0,"maximum":10000,"default":1},"base":{"title":"w_base","description":"Weight of the node's prio_base.","type":"number","minimum":0,"maximum":10000,"default":0.5},"load":{"title":"w_load","description":"Penalty per unit of load per core.","type":"number","minimum":0,"maximum":10000,"default":30},"rtt":{"title":"w_rtt","description":"Penalty per millisecond of round trip to the nodes bound to adjacent steps.","type":"number","minimum":0,"maximum":10000,"default":0.2},"cost":{"title":"w_cost","description":"Penalty per unit of the capability's cost.","type":"number","minimum":0,"maximum":10000,"default":5},"policy":{"title":"w_policy","description":"Weight of policy_fit (low-latency, private, low-cost, data_residency).","type":"number","minimum":0,"maximum":10000,"default":20},"addressed":{"title":"w_addressed","description":"Bonus when the node hosts the addressed skill.","type":"number","minimum":0,"maximum":1000000,"default":1000}}},"routing":{"title":"Routing rules file","description":"A routing DSL file (routing.prefer / forbid / overrides, defaults.policies, defaults.data_residency; abi/routing.schema.json) applied to every plan. null: none.","type":["string","null"],"minLength":1,"default":null},"token_ttl_ms":{"title":"Exec token lifetime","description":"How long an exec_token signed for a bound step stays valid.","type":"integer","minimum":1000,"maximum":86400000,"default":60000},"startup_sla_ms":{"title":"Step start-up SLA","description":"A step whose node has not acknowledged its command within this time is re-planned to the next candidate.","type":"integer","minimum":100,"maximum":600000,"default":3000}}},"io":{"title":"IO router","description":"Where ui.notify and ui.say go: rules in route_rules.yaml (upstream AdaOS format, `match` honoured).","type":"object","additionalProperties":false,"default":{},"properties":{"route_rules":{"title":"Route rules file","description":"The route_rules.yaml to read. null: <data_dir>/route_rules.yaml when it exists, else everything to this node's console and TTS.","type":["string","null"],"minLength":1,"default":null}}},"skills":{"title":"Skills","description":"Skills this node hosts for POST /api/tools/call (each a folder with skill.yaml), and how long a proxied call may take.","type":"object","additionalProperties":false,"default":{},"properties":{"dirs":{"title":"Skill directories","description":"Directories whose subfolders are skills (each with a skill.yaml). null: <data_dir>/skills.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"call_timeout_ms":{"title":"Tool call timeout","description":"Default bound of a tool call (local or proxied to a member) when the request gives none.","type":"integer","minimum":100,"maximum":600000,"default":10000}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[a-z0-9][a-z0-9_-]{0,62}$", "u");
@@ -78,6 +78,15 @@ data.directory = {};
 }
 if(data.scenarios === undefined){
 data.scenarios = {};
+}
+if(data.resolver === undefined){
+data.resolver = {};
+}
+if(data.io === undefined){
+data.io = {};
+}
+if(data.skills === undefined){
+data.skills = {};
 }
 if(data.shutdown_timeout_ms === undefined){
 data.shutdown_timeout_ms = 5000;
@@ -2302,9 +2311,23 @@ vErrors.push(err177);
 }
 errors++;
 }
-let data81 = data.shutdown_timeout_ms;
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err178 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data81 = data.resolver;
+if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
+if(data81.weights === undefined){
+data81.weights = {};
+}
+if(data81.routing === undefined){
+data81.routing = null;
+}
+if(data81.token_ttl_ms === undefined){
+data81.token_ttl_ms = 60000;
+}
+if(data81.startup_sla_ms === undefined){
+data81.startup_sla_ms = 3000;
+}
+for(const key13 in data81){
+if(!((((key13 === "weights") || (key13 === "routing")) || (key13 === "token_ttl_ms")) || (key13 === "startup_sla_ms"))){
+const err178 = {instancePath:instancePath+"/resolver",schemaPath:"#/properties/resolver/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2313,9 +2336,33 @@ vErrors.push(err178);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 > 60000 || isNaN(data81)){
-const err179 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+}
+let data82 = data81.weights;
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+if(data82.prio === undefined){
+data82.prio = 1;
+}
+if(data82.base === undefined){
+data82.base = 0.5;
+}
+if(data82.load === undefined){
+data82.load = 30;
+}
+if(data82.rtt === undefined){
+data82.rtt = 0.2;
+}
+if(data82.cost === undefined){
+data82.cost = 5;
+}
+if(data82.policy === undefined){
+data82.policy = 20;
+}
+if(data82.addressed === undefined){
+data82.addressed = 1000;
+}
+for(const key14 in data82){
+if(!(((((((key14 === "prio") || (key14 === "base")) || (key14 === "load")) || (key14 === "rtt")) || (key14 === "cost")) || (key14 === "policy")) || (key14 === "addressed"))){
+const err179 = {instancePath:instancePath+"/resolver/weights",schemaPath:"#/properties/resolver/properties/weights/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2324,8 +2371,11 @@ vErrors.push(err179);
 }
 errors++;
 }
-if(data81 < 100 || isNaN(data81)){
-const err180 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+}
+let data83 = data82.prio;
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 10000 || isNaN(data83)){
+const err180 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2334,15 +2384,541 @@ vErrors.push(err180);
 }
 errors++;
 }
-}
-}
-else {
-const err181 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data83 < 0 || isNaN(data83)){
+const err181 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err181];
 }
 else {
 vErrors.push(err181);
+}
+errors++;
+}
+}
+else {
+const err182 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+let data84 = data82.base;
+if((typeof data84 == "number") && (isFinite(data84))){
+if(data84 > 10000 || isNaN(data84)){
+const err183 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+if(data84 < 0 || isNaN(data84)){
+const err184 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+else {
+const err185 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+let data85 = data82.load;
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 10000 || isNaN(data85)){
+const err186 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+if(data85 < 0 || isNaN(data85)){
+const err187 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+let data86 = data82.rtt;
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 10000 || isNaN(data86)){
+const err189 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+if(data86 < 0 || isNaN(data86)){
+const err190 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+let data87 = data82.cost;
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 10000 || isNaN(data87)){
+const err192 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+if(data87 < 0 || isNaN(data87)){
+const err193 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+}
+else {
+const err194 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+let data88 = data82.policy;
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 10000 || isNaN(data88)){
+const err195 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+if(data88 < 0 || isNaN(data88)){
+const err196 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+}
+else {
+const err197 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+let data89 = data82.addressed;
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 > 1000000 || isNaN(data89)){
+const err198 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+if(data89 < 0 || isNaN(data89)){
+const err199 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+}
+else {
+const err200 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+else {
+const err201 = {instancePath:instancePath+"/resolver/weights",schemaPath:"#/properties/resolver/properties/weights/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+let data90 = data81.routing;
+if((typeof data90 !== "string") && (data90 !== null)){
+const err202 = {instancePath:instancePath+"/resolver/routing",schemaPath:"#/properties/resolver/properties/routing/type",keyword:"type",params:{type: schema31.properties.resolver.properties.routing.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+if(typeof data90 === "string"){
+if(func2(data90) < 1){
+const err203 = {instancePath:instancePath+"/resolver/routing",schemaPath:"#/properties/resolver/properties/routing/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+let data91 = data81.token_ttl_ms;
+if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
+const err204 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 > 86400000 || isNaN(data91)){
+const err205 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+if(data91 < 1000 || isNaN(data91)){
+const err206 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+let data92 = data81.startup_sla_ms;
+if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
+const err207 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+if((typeof data92 == "number") && (isFinite(data92))){
+if(data92 > 600000 || isNaN(data92)){
+const err208 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+if(data92 < 100 || isNaN(data92)){
+const err209 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+}
+else {
+const err210 = {instancePath:instancePath+"/resolver",schemaPath:"#/properties/resolver/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+let data93 = data.io;
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+if(data93.route_rules === undefined){
+data93.route_rules = null;
+}
+for(const key15 in data93){
+if(!(key15 === "route_rules")){
+const err211 = {instancePath:instancePath+"/io",schemaPath:"#/properties/io/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+let data94 = data93.route_rules;
+if((typeof data94 !== "string") && (data94 !== null)){
+const err212 = {instancePath:instancePath+"/io/route_rules",schemaPath:"#/properties/io/properties/route_rules/type",keyword:"type",params:{type: schema31.properties.io.properties.route_rules.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+if(typeof data94 === "string"){
+if(func2(data94) < 1){
+const err213 = {instancePath:instancePath+"/io/route_rules",schemaPath:"#/properties/io/properties/route_rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+}
+}
+else {
+const err214 = {instancePath:instancePath+"/io",schemaPath:"#/properties/io/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+let data95 = data.skills;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+if(data95.dirs === undefined){
+data95.dirs = null;
+}
+if(data95.call_timeout_ms === undefined){
+data95.call_timeout_ms = 10000;
+}
+for(const key16 in data95){
+if(!((key16 === "dirs") || (key16 === "call_timeout_ms"))){
+const err215 = {instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+let data96 = data95.dirs;
+if((!(Array.isArray(data96))) && (data96 !== null)){
+const err216 = {instancePath:instancePath+"/skills/dirs",schemaPath:"#/properties/skills/properties/dirs/type",keyword:"type",params:{type: schema31.properties.skills.properties.dirs.type},message:"must be array,null"};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+if(Array.isArray(data96)){
+if(data96.length > 32){
+const err217 = {instancePath:instancePath+"/skills/dirs",schemaPath:"#/properties/skills/properties/dirs/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+const len9 = data96.length;
+for(let i9=0; i9<len9; i9++){
+let data97 = data96[i9];
+if(typeof data97 === "string"){
+if(func2(data97) < 1){
+const err218 = {instancePath:instancePath+"/skills/dirs/" + i9,schemaPath:"#/properties/skills/properties/dirs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/skills/dirs/" + i9,schemaPath:"#/properties/skills/properties/dirs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+}
+let data98 = data95.call_timeout_ms;
+if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
+const err220 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+if((typeof data98 == "number") && (isFinite(data98))){
+if(data98 > 600000 || isNaN(data98)){
+const err221 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+if(data98 < 100 || isNaN(data98)){
+const err222 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+}
+}
+else {
+const err223 = {instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+let data99 = data.shutdown_timeout_ms;
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+const err224 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 60000 || isNaN(data99)){
+const err225 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+if(data99 < 100 || isNaN(data99)){
+const err226 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+}
+}
+else {
+const err227 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
 }
 errors++;
 }
