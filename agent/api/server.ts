@@ -18,6 +18,8 @@ import type { DeadLetters } from "../outbox/dead-letters.js";
 import type { Outbox } from "../outbox/outbox.js";
 import type { EventCatalog } from "../registry/catalog.js";
 import type { ScenarioApi } from "../scenarios/scenario-port.js";
+import { ioRoutes } from "../io/routes.js";
+import type { ConsoleSink, SaySink } from "../io/sinks.js";
 import { TokenAuth, WWW_AUTHENTICATE } from "./auth.js";
 import { sendError, type Route, type RouteHandler } from "./http.js";
 import { dlqRoutes } from "./routes/dlq.js";
@@ -63,6 +65,8 @@ export interface ApiServerOptions {
   readonly subnet?: SubnetApi | undefined;
   /** The scenario runtime behind /api/scenario/… and /api/scenarios; without it those answer 404. */
   readonly scenarios?: ScenarioApi | undefined;
+  /** This node's console and TTS behind POST /api/io/console/print and POST /api/say (the IO router's remote end). */
+  readonly io?: { readonly console: ConsoleSink; readonly say: SaySink; readonly nodeId: string } | undefined;
 }
 
 /** Routes by path; `templates` hold the paths with a `{param}` segment. */
@@ -170,6 +174,7 @@ export class ApiServer implements Component {
       ...outboxRoutes({ outbox: o.outbox, dlq, relayStatus: o.relayStatus, logger: o.logger }),
       ...subnetRoutes({ subnet: o.subnet, maxBodyBytes: o.maxBodyBytes, logger: o.logger }),
       ...scenarioRoutes({ scenarios: o.scenarios, maxBodyBytes: o.maxBodyBytes, logger: o.logger }),
+      ...(o.io === undefined ? [] : ioRoutes({ ...o.io, maxBodyBytes: o.maxBodyBytes, logger: o.logger })),
     ];
     const byPath = new Map<string, Map<string, RouteHandler>>();
     for (const r of all) {

@@ -2,7 +2,7 @@
  * The composition root: the only place that picks concrete implementations and wires them.
  * Components start in this order and stop in reverse: node state (SQLite), bus, the role's links
  * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), presence,
- * the scenario runtime, API. Later features (resolver, voice) slot in here.
+ * the IO router, the scenario runtime, API. Later features (resolver, voice) slot in here.
  */
 import { ApiServer } from "../api/server.js";
 import { LocalBus } from "../bus/local-bus.js";
@@ -25,6 +25,7 @@ import { busRejectsToDlq } from "../outbox/bus-rejects.js";
 import { resolveToken, type TokenSource } from "./token.js";
 import { presenceComponents } from "./presence.js";
 import { scenarioRuntime } from "./scenarios.js";
+import { ioComponents } from "./io.js";
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -83,6 +84,7 @@ export class Agent {
 
     const scenarios = scenarioRuntime({ config, bus, catalog, clock: this.#clock, logger: this.#logger, metrics: this.metrics, source: this.#source });
     const role = roleComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token, store });
+    const io = ioComponents({ config, bus, subnet: role.subnet?.reader, token: this.token.token, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
     this.#api = new ApiServer({
       host: config.api.host,
       port: config.api.port,
@@ -101,11 +103,12 @@ export class Agent {
       relayStatus: role.relayStatus,
       subnet: role.subnet,
       scenarios,
+      io: io.api,
     });
     // After the role's parts: on a hub its directory is listening when the hub announces itself.
     const presence = presenceComponents({ config, bus, clock: this.#clock, logger: this.#logger });
     // Before the API (its routes) and before boot.completed is published (greet_on_boot listens for it).
-    this.#components = [this.#state, store, bus, ...role.components, ...presence.components, ...(scenarios === undefined ? [] : [scenarios]), this.#api];
+    this.#components = [this.#state, store, bus, ...role.components, ...presence.components, io.router, ...(scenarios === undefined ? [] : [scenarios]), this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 
