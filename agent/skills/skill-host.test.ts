@@ -9,13 +9,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { ManualClock } from "../core/clock.js";
-import { AdaosError, BadRequestError, CancelledError, ConflictError, InternalError, NotFoundError, TimeoutError } from "../core/errors.js";
+import { BadRequestError, CancelledError, ConflictError, InternalError, NotFoundError, TimeoutError } from "../core/errors.js";
 import { uuidv7Time } from "../core/ids.js";
 import { silentLogger } from "../core/logger.js";
 import { MetricsRegistry } from "../core/metrics.js";
 import { IDEMPOTENCY_TTL_MS, MAX_CONCURRENT_PER_TOOL, SkillHost, type SkillHostOptions } from "./skill-host.js";
 import { loadSkills } from "./skill-load.js";
-import { tempDir, writeSkill } from "./test-fixture.js";
+import { failure, tempDir, writeSkill } from "./test-fixture.js";
 
 const SKILL = `
 name: counter
@@ -58,16 +58,6 @@ function runs(dir: string, file = "runs.log"): number {
   } catch {
     return 0;
   }
-}
-
-async function failure(p: Promise<unknown>): Promise<AdaosError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AdaosError, `expected an AdaosError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("the call succeeded, but it should not have");
 }
 
 test("list() is capacity.skills: every skill, active; has() by name", (t) => {

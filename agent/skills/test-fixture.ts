@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { CapacityItem } from "../../abi/manifest.js";
-import { NotFoundError } from "../core/errors.js";
+import { strict as assert } from "node:assert";
+import { AdaosError, NotFoundError } from "../core/errors.js";
 import type { SubnetNodeView, SubnetReader } from "../directory/subnet-port.js";
 import type { LocalTools, ToolCallRequest, ToolCallResult } from "./skill-host.js";
 import type { Tool } from "./skill-load.js";
@@ -119,4 +120,15 @@ export class FakeLocal implements LocalTools {
     if (!this.has(skill)) return Promise.reject(new NotFoundError(`this node has no skill "${skill}" (its skills: ${this.skills.join(", ")})`));
     return Promise.resolve({ ok: true, result: { echo: req.arguments ?? {} }, trace_id: req.request_id ?? "generated" });
   }
+}
+
+/** The AdaosError `p` rejects with; fails the test when it resolves. */
+export async function failure(p: Promise<unknown>): Promise<AdaosError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof AdaosError, `expected an AdaosError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail("the call succeeded, but it should not have");
 }

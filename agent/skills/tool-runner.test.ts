@@ -10,25 +10,15 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { AdaosError, BadRequestError, CancelledError, InternalError, TimeoutError } from "../core/errors.js";
+import { BadRequestError, CancelledError, InternalError, TimeoutError } from "../core/errors.js";
 import { loadSkill } from "./skill-load.js";
-import { shellTool, tempDir, writeSkill } from "./test-fixture.js";
+import { failure, shellTool, tempDir, writeSkill } from "./test-fixture.js";
 import { KILL_GRACE_MS, MAX_OUTPUT_BYTES, STDERR_TAIL_BYTES, startTool, toolEnv, type ToolRun } from "./tool-runner.js";
 
 const EXAMPLES = fileURLToPath(new URL("../../../examples/skills", import.meta.url));
 
 function run(tool: ToolRun["tool"], extra: Partial<ToolRun> = {}): ReturnType<typeof startTool> {
   return startTool({ tool, arguments: { city: "Oslo" }, timeoutMs: 5000, callId: "call-1", ...extra });
-}
-
-async function failure(p: Promise<unknown>): Promise<AdaosError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AdaosError, `expected an AdaosError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("the call succeeded, but it should not have");
 }
 
 test("the arguments go in on stdin and the JSON printed on stdout is the result; the working directory is the skill folder", async (t) => {

@@ -6,11 +6,11 @@
  */
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
-import { AdaosError, InternalError, NoRespondersError, NotFoundError } from "../core/errors.js";
+import { InternalError, NoRespondersError, NotFoundError } from "../core/errors.js";
 import { silentLogger } from "../core/logger.js";
 import { MetricsRegistry } from "../core/metrics.js";
 import type { SubnetNodeView } from "../directory/subnet-port.js";
-import { deadUrl, FakeLocal, node, startMember, subnetOf } from "./test-fixture.js";
+import { deadUrl, failure, FakeLocal, node, startMember, subnetOf } from "./test-fixture.js";
 import { PROXY_NETWORK_MARGIN_MS, ToolsService, type RankCandidates, type ToolsAnswer, type ToolsServiceOptions } from "./tools-proxy.js";
 
 const TOKEN = "subnet-token-0123456789";
@@ -35,16 +35,6 @@ function service(nodes: readonly SubnetNodeView[] | undefined, extra: Partial<To
 function proxied(a: ToolsAnswer): { node_id: string; status: number; body: string } {
   assert.equal(a.kind, "proxied");
   return a.kind === "proxied" ? a : { node_id: "", status: 0, body: "" };
-}
-
-async function failure(p: Promise<unknown>): Promise<AdaosError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AdaosError, `expected an AdaosError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("the call succeeded, but it should not have");
 }
 
 test("a skill this node has runs here; no member is asked", async (t) => {
