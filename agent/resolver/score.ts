@@ -63,12 +63,11 @@ const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.m
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 export function rttTerm(node: NodeFacts, adjacent: readonly NodeFacts[], hubId: string | undefined): number {
-  const peers = adjacent.length > 0 ? adjacent : [];
-  if (peers.length === 0) {
+  if (adjacent.length === 0) {
     if (node.kind === "hub" || node.node_id === hubId) return 0;
     return node.rtt_to.hub ?? (hubId === undefined ? undefined : node.rtt_to[hubId]) ?? UNKNOWN_RTT_MS;
   }
-  return peers.reduce((sum, p) => sum + (rttBetween(node, p, hubId) ?? UNKNOWN_RTT_MS), 0);
+  return adjacent.reduce((sum, p) => sum + (rttBetween(node, p, hubId) ?? UNKNOWN_RTT_MS), 0);
 }
 
 export function policyFit(policies: readonly Policy[], node: NodeFacts, rttMs: number, cost: number): number {

@@ -80,6 +80,7 @@ interface Pending {
   readonly priority: RunPriority;
   readonly scenario: Scenario;
   readonly cause: Envelope | undefined;
+  readonly correlationId: string;
   /** Resumed runs: steps not to run again. */
   readonly finished: ReadonlySet<string>;
 }
@@ -91,6 +92,8 @@ export class ScenarioRunner implements Component {
   readonly #units = new Map<string, { unit: ExecutionUnit; done: Promise<void> }>();
   /** Runs admitted and not finished, per scenario (queued + running). */
   readonly #active = new Map<string, Set<string>>();
+  /** Admitted runs still waiting for a slot (for cancel). */
+  readonly #queuedRuns = new Map<string, Pending>();
   #subscription: Subscription | undefined;
   #pruneTimer: TimerHandle | undefined;
   #stopping = false;
@@ -146,6 +149,7 @@ export class ScenarioRunner implements Component {
     }
     const runId = req.run_id ?? uuidv7(this.o.clock.now());
     const priority = req.priority ?? scenario.priority;
+    const correlationId = req.correlation_id ?? req.cause?.correlation_id ?? runId;
     const result = this.o.store.insert({
       run_id: runId,
       scenario_id: scenario.id,
@@ -155,18 +159,18 @@ export class ScenarioRunner implements Component {
       force: req.force === true,
       trigger: req.trigger,
       trigger_key: req.triggerKey ?? null,
-      correlation_id: req.correlation_id ?? req.cause?.correlation_id ?? runId,
+      correlation_id: correlationId,
       replay_of: req.replayOf ?? null,
       steps_total: scenario.steps.length,
       queued_at: this.o.clock.now(),
     });
     if (!result.inserted) return this.#duplicate(result.existing);
-    return this.#admit({ runId, priority, scenario, cause: req.cause, finished: new Set() });
+    return this.#admit({ runId, priority, scenario, cause: req.cause, correlationId, finished: new Set() });
   }
 
   /** Cancel a queued or running run; false when it is not active here. */
   cancel(runId: string): boolean {
-    const queued = this.#findQueued(runId);
+    const queued = this.#queuedRuns.get(runId);
     if (queued !== undefined && this.#queue.remove(runId)) {
       this.#finish(queued, { state: "cancelled", stepsDone: 0, error: { code: "E_CANCELLED", message: "cancelled before it started" } }, null);
       return true;
@@ -184,12 +188,6 @@ export class ScenarioRunner implements Component {
 
   get activeRuns(): number {
     return this.#queue.running + this.#queue.waiting;
-  }
-
-  readonly #queuedRuns = new Map<string, Pending>();
-
-  #findQueued(runId: string): Pending | undefined {
-    return this.#queuedRuns.get(runId);
   }
 
   #duplicate(run: RunRecord): RunStarted {
@@ -237,7 +235,7 @@ export class ScenarioRunner implements Component {
         journal: this.o.store,
         locks: this.locks,
         logger: this.o.logger,
-        observe: this.#observer(p, run.correlation_id),
+        observe: this.#observer(p),
       },
     );
     const deadline = this.o.clock.setTimer(
@@ -284,7 +282,6 @@ export class ScenarioRunner implements Component {
   }
 
   #completed(p: Pending, outcome: { state: "succeeded" | "failed" | "cancelled" | "timed_out"; stepsDone: number; error?: RunError }, startedAt: number, finishedAt: number): void {
-    const run = this.o.store.get(p.runId);
     const payload = {
       run_id: p.runId,
       scenario_id: p.scenario.id,
@@ -298,13 +295,13 @@ export class ScenarioRunner implements Component {
     };
     const init = { event_name: "scenario.completed", version: 1, source: this.o.source, tenant: this.o.tenant, priority: ENVELOPE_PRIORITY[p.priority], payload };
     const env = p.cause === undefined
-      ? createEnvelope({ ...init, correlation_id: run?.correlation_id ?? p.runId }, this.o.clock)
+      ? createEnvelope({ ...init, correlation_id: p.correlationId }, this.o.clock)
       : deriveEnvelope(p.cause, init, this.o.clock);
     this.o.bus.publish(env);
   }
 
   /** Metrics for every attempt; scenario.step.failed@1 for each failed one. */
-  #observer(p: Pending, correlationId: string): StepObserver {
+  #observer(p: Pending): StepObserver {
     const scenarioId = p.scenario.id;
     return (e) => {
       this.#steps?.inc({ scenario: scenarioId, step: e.step, outcome: e.outcome });
@@ -316,7 +313,7 @@ export class ScenarioRunner implements Component {
       };
       const init = { event_name: "scenario.step.failed", version: 1, source: this.o.source, tenant: this.o.tenant, priority: ENVELOPE_PRIORITY[p.priority], payload };
       try {
-        this.o.bus.publish(p.cause === undefined ? createEnvelope({ ...init, correlation_id: correlationId }, this.o.clock) : deriveEnvelope(p.cause, init, this.o.clock));
+        this.o.bus.publish(p.cause === undefined ? createEnvelope({ ...init, correlation_id: p.correlationId }, this.o.clock) : deriveEnvelope(p.cause, init, this.o.clock));
       } catch (err) {
         this.o.logger.warn({ err, run_id: p.runId }, "publishing scenario.step.failed failed");
       }
@@ -340,7 +337,7 @@ export class ScenarioRunner implements Component {
       }
       const finished = new Set(this.o.store.finishedSteps(run.run_id).keys());
       this.o.logger.info({ run_id: run.run_id, scenario: scenario.id, state: run.state, skipping: finished.size }, run.state === "running" ? "resuming run after a restart" : "re-queueing run after a restart");
-      this.#admit({ runId: run.run_id, priority: run.priority, scenario, cause: undefined, finished });
+      this.#admit({ runId: run.run_id, priority: run.priority, scenario, cause: undefined, correlationId: run.correlation_id, finished });
     }
   }
 
