@@ -75,7 +75,8 @@ class Slots {
     this.#free = size;
   }
 
-  take(ms: number, ref: string): Promise<void> {
+  /** Wait up to `ms` for a slot; `timeoutMs` is the call's whole timeout, for the message. */
+  take(ms: number, ref: string, timeoutMs: number = ms): Promise<void> {
     if (this.#free > 0) {
       this.#free--;
       return Promise.resolve();
@@ -87,7 +88,7 @@ class Slots {
       };
       const timer = this.clock.setTimer(() => {
         this.#waiting.splice(this.#waiting.indexOf(grant), 1);
-        reject(new TimeoutError(`${ref} got no free slot within ${ms} ms: all are busy with earlier calls`));
+        reject(new TimeoutError(`${ref} got no free slot within ${timeoutMs} ms: all are busy with earlier calls`));
       }, ms);
       this.#waiting.push(grant);
     });
@@ -177,7 +178,7 @@ export class SkillHost implements Component, LocalTools {
     if (this.#stop.signal.aborted) throw new CancelledError(`${ref} was not started: the agent is stopping`);
     let slots = this.#slots.get(ref);
     if (slots === undefined) this.#slots.set(ref, (slots = new Slots(this.opts.maxConcurrentPerTool ?? MAX_CONCURRENT_PER_TOOL, this.#clock)));
-    await slots.take(Math.max(0, deadline - this.#clock.now()), ref);
+    await slots.take(Math.max(0, deadline - this.#clock.now()), ref, timeoutMs);
     const left = deadline - this.#clock.now();
     if (left <= 0) {
       slots.give();
