@@ -72,7 +72,7 @@ export async function makeHub(t: After, opts: TestHubOptions = {}): Promise<Test
 }
 
 export async function natsAs(t: After, url: string | readonly string[], user: string, pass: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: typeof url === "string" ? url : [...url], user, pass, reconnectTimeWait: 50, maxReconnectAttempts: -1, name: user });
+  const nc = await connect({ servers: typeof url === "string" ? url : [...url], user, pass, reconnectTimeWait: 50, maxReconnectAttempts: -1, name: user, timeout: 3_000 });
   t.after(() => nc.close());
   return nc;
 }
