@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
+import { prng } from "../agent/core/prng.js";
 import {
   agentCmd, agentEvt, escapeToken, filterToPattern, hubSubject, patternToFilter, rootSubject, skillSubject, subjectToTopic,
   telemetrySubject, topicToSubject, unescapeLevel, uplinkSubject,
@@ -8,18 +9,6 @@ import {
 /** Property runs: enough to hit every reserved character in every position many times. */
 const RUNS = 5000;
 const SEED = Number(process.env.SUBJECTS_SEED ?? 0x5eed);
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed with SUBJECTS_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ["a", "b", "Z", "0", "-", "_", "%", "/", "+", "#", "$", "*", ">", "2", "F", "é", "日", "%2F", "%25"];
 

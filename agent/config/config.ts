@@ -11,6 +11,8 @@ export interface ConfigCapability {
   inputs: string[];
   outputs: string[];
   probe?: unknown;
+  /** "<skill>:<tool>" that runs plan steps needing it here. */
+  tool?: string;
 }
 
 /** What agent.yaml + env + flags give, validated, with schema defaults filled in. */

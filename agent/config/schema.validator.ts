@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 // ajv standalone code loads its runtime helpers with require().
 const require = createRequire(import.meta.url);
 const v_config = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"directory":{"title":"Subnet directory","description":"What this node announces (its manifest), how often it sends heartbeats, and, on a hub, when it counts a node offline.","type":"object","additionalProperties":false,"default":{},"properties":{"heartbeat_ms":{"title":"Heartbeat interval","description":"How often the node sends telemetry.heartbeat (load, cpu, mem, temp, battery, rtt, probe results) and pings its hub for the round trip.","type":"integer","minimum":100,"maximum":3600000,"default":5000},"ttl_ms":{"title":"Offline after","description":"Hub: a node not heard from for this long is marked offline. null: 3 heartbeat intervals.","type":["integer","null"],"minimum":100,"maximum":86400000,"default":null},"snapshot_ms":{"title":"Snapshot interval","description":"Hub: besides on every change (at most once a second), the directory snapshot is broadcast to members this often.","type":"integer","minimum":1000,"maximum":3600000,"default":30000},"kind":{"title":"Node kind","description":"What this node is in the manifest. null: the role (hub or member).","enum":["hub","member","browser",null],"default":null},"prio_base":{"title":"Base priority","description":"The node's base priority in the resolver's score (w_base · prio_base).","type":"number","default":0},"tags":{"title":"Tags","description":"Free labels announced with the manifest: room, owner, mains-powered.","type":"array","items":{"type":"string","minLength":1,"maxLength":64},"maxItems":64,"default":[]},"capabilities":{"title":"Capabilities","description":"Capabilities this node declares beyond its drivers', with their formats and probes.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"title":"Capability id","description":"capability://<family>.<verb>, e.g. capability://display.play.","type":"string","pattern":"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},"prio":{"title":"Priority","description":"How good this node is at it (w_prio · prio in the resolver's score).","type":"number","default":50},"cost":{"title":"Cost","description":"What using it here costs (energy, money, wear).","type":"number","minimum":0,"default":0},"inputs":{"title":"Input formats","description":"Formats it accepts (video/mp4, text/plain).","type":"array","items":{"type":"string","minLength":1},"default":[]},"outputs":{"title":"Output formats","description":"Formats it produces.","type":"array","items":{"type":"string","minLength":1},"default":[]},"probe":{"title":"Probe","description":"How to check it still works: {kind: http, url, timeout_ms?}, {kind: command, argv: [...], timeout_ms?} or {kind: internal, check}. A failing probe reports the capability down in the next heartbeat.","type":"object"}}},"default":[]},"metered_network":{"title":"Metered network","description":"Whether this node's network is metered (mobile data): the resolver avoids heavy traffic over it. null: unknown.","type":["boolean","null"],"default":null},"sys_root":{"title":"sysfs root","description":"Where thermal zones and power supplies are read (class/thermal, class/power_supply). A test points it at a fake tree.","type":"string","minLength":1,"default":"/sys"},"proc_root":{"title":"procfs root","description":"Where CPU and memory counters are read (stat, meminfo).","type":"string","minLength":1,"default":"/proc"},"base_url":{"title":"Announced API URL","description":"The URL other nodes reach this node's HTTP API at, announced with the manifest. null: none announced.","type":["string","null"],"pattern":"^https?://","default":null}}},"scenarios":{"title":"Scenario runtime","description":"Scenarios (YAML files, docs/scenarios.md), their triggers and schedules, and how many runs execute at once. Runs, the step journal and schedules are kept in <data_dir>/scenarios.db.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Run scenarios","description":"false: no scenario runtime on this node (the /api/scenario routes answer 404).","type":"boolean","default":true},"dirs":{"title":"Scenario directories","description":"Directories whose *.yaml / *.yml files are loaded at start (not recursive; fragments for include: may live in subdirectories). Relative paths are relative to the working directory. null: <data_dir>/scenarios.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"max_concurrent_per_node":{"title":"Runs at once","description":"Runs executing at the same time on this node; more wait in the queue, HIGH before NORM before LOW.","type":"integer","minimum":1,"maximum":64,"default":4},"runs_kept":{"title":"Runs kept per scenario","description":"Finished runs (with their step journal) kept per scenario; older ones are pruned at start and hourly.","type":"integer","minimum":1,"maximum":100000,"default":200}}},"resolver":{"title":"Resolver","description":"How the hub binds each step of a plan to a node (score = w_prio·cap.prio + w_base·prio_base − w_load·load − w_rtt·rtt − w_cost·cost + w_policy·policy_fit + w_addressed·addressed), the leases and exec tokens it signs, and when it re-plans.","type":"object","additionalProperties":false,"default":{},"properties":{"weights":{"title":"Score weights","description":"The weights of the seed's score formula. prio and prio_base are 0–100, load is the 1-minute load per core, rtt in milliseconds, cost as the manifest declares it, policy_fit from −1 to 1.","type":"object","additionalProperties":false,"default":{},"properties":{"prio":{"title":"w_prio","description":"Weight of the capability's prio.","type":"number","minimum":0,"maximum":10000,"default":1},"base":{"title":"w_base","description":"Weight of the node's prio_base.","type":"number","minimum":0,"maximum":10000,"default":0.5},"load":{"title":"w_load","description":"Penalty per unit of load per core.","type":"number","minimum":0,"maximum":10000,"default":30},"rtt":{"title":"w_rtt","description":"Penalty per millisecond of round trip to the nodes bound to adjacent steps.","type":"number","minimum":0,"maximum":10000,"default":0.2},"cost":{"title":"w_cost","description":"Penalty per unit of the capability's cost.","type":"number","minimum":0,"maximum":10000,"default":5},"policy":{"title":"w_policy","description":"Weight of policy_fit (low-latency, private, low-cost, data_residency).","type":"number","minimum":0,"maximum":10000,"default":20},"addressed":{"title":"w_addressed","description":"Bonus when the node hosts the addressed skill.","type":"number","minimum":0,"maximum":1000000,"default":1000}}},"routing":{"title":"Routing rules file","description":"A routing DSL file (routing.prefer / forbid / overrides, defaults.policies, defaults.data_residency; abi/routing.schema.json) applied to every plan. null: none.","type":["string","null"],"minLength":1,"default":null},"token_ttl_ms":{"title":"Exec token lifetime","description":"How long an exec_token signed for a bound step stays valid.","type":"integer","minimum":1000,"maximum":86400000,"default":60000},"startup_sla_ms":{"title":"Step start-up SLA","description":"A step whose node has not acknowledged its command within this time is re-planned to the next candidate.","type":"integer","minimum":100,"maximum":600000,"default":3000}}},"io":{"title":"IO router","description":"Where ui.notify and ui.say go: rules in route_rules.yaml (upstream AdaOS format, `match` honoured).","type":"object","additionalProperties":false,"default":{},"properties":{"route_rules":{"title":"Route rules file","description":"The route_rules.yaml to read. null: <data_dir>/route_rules.yaml when it exists, else everything to this node's console and TTS.","type":["string","null"],"minLength":1,"default":null}}},"skills":{"title":"Skills","description":"Skills this node hosts for POST /api/tools/call (each a folder with skill.yaml), and how long a proxied call may take.","type":"object","additionalProperties":false,"default":{},"properties":{"dirs":{"title":"Skill directories","description":"Directories whose subfolders are skills (each with a skill.yaml). null: <data_dir>/skills.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"call_timeout_ms":{"title":"Tool call timeout","description":"Default bound of a tool call (local or proxied to a member) when the request gives none.","type":"integer","minimum":100,"maximum":600000,"default":10000}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"directory":{"title":"Subnet directory","description":"What this node announces (its manifest), how often it sends heartbeats, and, on a hub, when it counts a node offline.","type":"object","additionalProperties":false,"default":{},"properties":{"heartbeat_ms":{"title":"Heartbeat interval","description":"How often the node sends telemetry.heartbeat (load, cpu, mem, temp, battery, rtt, probe results) and pings its hub for the round trip.","type":"integer","minimum":100,"maximum":3600000,"default":5000},"ttl_ms":{"title":"Offline after","description":"Hub: a node not heard from for this long is marked offline. null: 3 heartbeat intervals.","type":["integer","null"],"minimum":100,"maximum":86400000,"default":null},"snapshot_ms":{"title":"Snapshot interval","description":"Hub: besides on every change (at most once a second), the directory snapshot is broadcast to members this often.","type":"integer","minimum":1000,"maximum":3600000,"default":30000},"kind":{"title":"Node kind","description":"What this node is in the manifest. null: the role (hub or member).","enum":["hub","member","browser",null],"default":null},"prio_base":{"title":"Base priority","description":"The node's base priority in the resolver's score (w_base · prio_base).","type":"number","default":0},"tags":{"title":"Tags","description":"Free labels announced with the manifest: room, owner, mains-powered.","type":"array","items":{"type":"string","minLength":1,"maxLength":64},"maxItems":64,"default":[]},"capabilities":{"title":"Capabilities","description":"Capabilities this node declares beyond its drivers', with their formats and probes.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"title":"Capability id","description":"capability://<family>.<verb>, e.g. capability://display.play.","type":"string","pattern":"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},"prio":{"title":"Priority","description":"How good this node is at it (w_prio · prio in the resolver's score).","type":"number","default":50},"cost":{"title":"Cost","description":"What using it here costs (energy, money, wear).","type":"number","minimum":0,"default":0},"inputs":{"title":"Input formats","description":"Formats it accepts (video/mp4, text/plain).","type":"array","items":{"type":"string","minLength":1},"default":[]},"outputs":{"title":"Output formats","description":"Formats it produces.","type":"array","items":{"type":"string","minLength":1},"default":[]},"probe":{"title":"Probe","description":"How to check it still works: {kind: http, url, timeout_ms?}, {kind: command, argv: [...], timeout_ms?} or {kind: internal, check}. A failing probe reports the capability down in the next heartbeat.","type":"object"},"tool":{"title":"Skill tool","description":"\"<skill>:<tool>\" of a skill on this node that runs a plan step needing this capability (POST /exec): the step's arguments in, its result as the step's outputs. Without it, the capability is only announced (a driver may run it).","type":"string","pattern":"^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_]{0,63}$"}}},"default":[]},"metered_network":{"title":"Metered network","description":"Whether this node's network is metered (mobile data): the resolver avoids heavy traffic over it. null: unknown.","type":["boolean","null"],"default":null},"sys_root":{"title":"sysfs root","description":"Where thermal zones and power supplies are read (class/thermal, class/power_supply). A test points it at a fake tree.","type":"string","minLength":1,"default":"/sys"},"proc_root":{"title":"procfs root","description":"Where CPU and memory counters are read (stat, meminfo).","type":"string","minLength":1,"default":"/proc"},"base_url":{"title":"Announced API URL","description":"The URL other nodes reach this node's HTTP API at, announced with the manifest. null: none announced.","type":["string","null"],"pattern":"^https?://","default":null}}},"scenarios":{"title":"Scenario runtime","description":"Scenarios (YAML files, docs/scenarios.md), their triggers and schedules, and how many runs execute at once. Runs, the step journal and schedules are kept in <data_dir>/scenarios.db.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Run scenarios","description":"false: no scenario runtime on this node (the /api/scenario routes answer 404).","type":"boolean","default":true},"dirs":{"title":"Scenario directories","description":"Directories whose *.yaml / *.yml files are loaded at start (not recursive; fragments for include: may live in subdirectories). Relative paths are relative to the working directory. null: <data_dir>/scenarios.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"max_concurrent_per_node":{"title":"Runs at once","description":"Runs executing at the same time on this node; more wait in the queue, HIGH before NORM before LOW.","type":"integer","minimum":1,"maximum":64,"default":4},"runs_kept":{"title":"Runs kept per scenario","description":"Finished runs (with their step journal) kept per scenario; older ones are pruned at start and hourly.","type":"integer","minimum":1,"maximum":100000,"default":200}}},"resolver":{"title":"Resolver","description":"How the hub binds each step of a plan to a node (score = w_prio·cap.prio + w_base·prio_base − w_load·load − w_rtt·rtt − w_cost·cost + w_policy·policy_fit + w_addressed·addressed), the leases and exec tokens it signs, and when it re-plans.","type":"object","additionalProperties":false,"default":{},"properties":{"weights":{"title":"Score weights","description":"The weights of the seed's score formula. prio and prio_base are 0–100, load is the 1-minute load per core, rtt in milliseconds, cost as the manifest declares it, policy_fit from −1 to 1.","type":"object","additionalProperties":false,"default":{},"properties":{"prio":{"title":"w_prio","description":"Weight of the capability's prio.","type":"number","minimum":0,"maximum":10000,"default":1},"base":{"title":"w_base","description":"Weight of the node's prio_base.","type":"number","minimum":0,"maximum":10000,"default":0.5},"load":{"title":"w_load","description":"Penalty per unit of load per core.","type":"number","minimum":0,"maximum":10000,"default":30},"rtt":{"title":"w_rtt","description":"Penalty per millisecond of round trip to the nodes bound to adjacent steps.","type":"number","minimum":0,"maximum":10000,"default":0.2},"cost":{"title":"w_cost","description":"Penalty per unit of the capability's cost.","type":"number","minimum":0,"maximum":10000,"default":5},"policy":{"title":"w_policy","description":"Weight of policy_fit (low-latency, private, low-cost, data_residency).","type":"number","minimum":0,"maximum":10000,"default":20},"addressed":{"title":"w_addressed","description":"Bonus when the node hosts the addressed skill.","type":"number","minimum":0,"maximum":1000000,"default":1000}}},"routing":{"title":"Routing rules file","description":"A routing DSL file (routing.prefer / forbid / overrides, defaults.policies, defaults.data_residency; abi/routing.schema.json) applied to every plan. null: none.","type":["string","null"],"minLength":1,"default":null},"token_ttl_ms":{"title":"Exec token lifetime","description":"How long an exec_token signed for a bound step stays valid.","type":"integer","minimum":1000,"maximum":86400000,"default":60000},"startup_sla_ms":{"title":"Step start-up SLA","description":"A step whose node has not acknowledged its command within this time is re-planned to the next candidate.","type":"integer","minimum":100,"maximum":600000,"default":3000}}},"io":{"title":"IO router","description":"Where ui.notify and ui.say go: rules in route_rules.yaml (upstream AdaOS format, `match` honoured).","type":"object","additionalProperties":false,"default":{},"properties":{"route_rules":{"title":"Route rules file","description":"The route_rules.yaml to read. null: <data_dir>/route_rules.yaml when it exists, else everything to this node's console and TTS.","type":["string","null"],"minLength":1,"default":null}}},"skills":{"title":"Skills","description":"Skills this node hosts for POST /api/tools/call (each a folder with skill.yaml), and how long a proxied call may take.","type":"object","additionalProperties":false,"default":{},"properties":{"dirs":{"title":"Skill directories","description":"Directories whose subfolders are skills (each with a skill.yaml). null: <data_dir>/skills.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"call_timeout_ms":{"title":"Tool call timeout","description":"Default bound of a tool call (local or proxied to a member) when the request gives none.","type":"integer","minimum":100,"maximum":600000,"default":10000}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[a-z0-9][a-z0-9_-]{0,62}$", "u");
@@ -17,7 +17,8 @@ const pattern7 = new RegExp("^[A-Za-z0-9_-]{1,64}$", "u");
 const pattern8 = new RegExp("^(nats|mqtt)://[^\\s]+$", "u");
 const pattern10 = new RegExp("^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$", "u");
 const pattern11 = new RegExp("^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$", "u");
-const pattern12 = new RegExp("^https?://", "u");
+const pattern12 = new RegExp("^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_]{0,63}$", "u");
+const pattern13 = new RegExp("^https?://", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="adaos-edge.agent-config.v1" */;
@@ -1874,7 +1875,7 @@ vErrors.push(err141);
 errors++;
 }
 for(const key11 in data62){
-if(!((((((key11 === "id") || (key11 === "prio")) || (key11 === "cost")) || (key11 === "inputs")) || (key11 === "outputs")) || (key11 === "probe"))){
+if(!(((((((key11 === "id") || (key11 === "prio")) || (key11 === "cost")) || (key11 === "inputs")) || (key11 === "outputs")) || (key11 === "probe")) || (key11 === "tool"))){
 const err142 = {instancePath:instancePath+"/directory/capabilities/" + i5,schemaPath:"#/properties/directory/properties/capabilities/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err142];
@@ -2035,9 +2036,11 @@ vErrors.push(err154);
 errors++;
 }
 }
-}
-else {
-const err155 = {instancePath:instancePath+"/directory/capabilities/" + i5,schemaPath:"#/properties/directory/properties/capabilities/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data62.tool !== undefined){
+let data71 = data62.tool;
+if(typeof data71 === "string"){
+if(!pattern12.test(data71)){
+const err155 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/tool",schemaPath:"#/properties/directory/properties/capabilities/items/properties/tool/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2047,9 +2050,8 @@ vErrors.push(err155);
 errors++;
 }
 }
-}
 else {
-const err156 = {instancePath:instancePath+"/directory/capabilities",schemaPath:"#/properties/directory/properties/capabilities/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err156 = {instancePath:instancePath+"/directory/capabilities/" + i5+"/tool",schemaPath:"#/properties/directory/properties/capabilities/items/properties/tool/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2058,9 +2060,10 @@ vErrors.push(err156);
 }
 errors++;
 }
-let data71 = data53.metered_network;
-if((typeof data71 !== "boolean") && (data71 !== null)){
-const err157 = {instancePath:instancePath+"/directory/metered_network",schemaPath:"#/properties/directory/properties/metered_network/type",keyword:"type",params:{type: schema31.properties.directory.properties.metered_network.type},message:"must be boolean,null"};
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/directory/capabilities/" + i5,schemaPath:"#/properties/directory/properties/capabilities/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2069,10 +2072,10 @@ vErrors.push(err157);
 }
 errors++;
 }
-let data72 = data53.sys_root;
-if(typeof data72 === "string"){
-if(func2(data72) < 1){
-const err158 = {instancePath:instancePath+"/directory/sys_root",schemaPath:"#/properties/directory/properties/sys_root/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+else {
+const err158 = {instancePath:instancePath+"/directory/capabilities",schemaPath:"#/properties/directory/properties/capabilities/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2081,9 +2084,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-else {
-const err159 = {instancePath:instancePath+"/directory/sys_root",schemaPath:"#/properties/directory/properties/sys_root/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data72 = data53.metered_network;
+if((typeof data72 !== "boolean") && (data72 !== null)){
+const err159 = {instancePath:instancePath+"/directory/metered_network",schemaPath:"#/properties/directory/properties/metered_network/type",keyword:"type",params:{type: schema31.properties.directory.properties.metered_network.type},message:"must be boolean,null"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2092,10 +2095,10 @@ vErrors.push(err159);
 }
 errors++;
 }
-let data73 = data53.proc_root;
+let data73 = data53.sys_root;
 if(typeof data73 === "string"){
 if(func2(data73) < 1){
-const err160 = {instancePath:instancePath+"/directory/proc_root",schemaPath:"#/properties/directory/properties/proc_root/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err160 = {instancePath:instancePath+"/directory/sys_root",schemaPath:"#/properties/directory/properties/sys_root/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2106,7 +2109,7 @@ errors++;
 }
 }
 else {
-const err161 = {instancePath:instancePath+"/directory/proc_root",schemaPath:"#/properties/directory/properties/proc_root/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err161 = {instancePath:instancePath+"/directory/sys_root",schemaPath:"#/properties/directory/properties/sys_root/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2115,9 +2118,10 @@ vErrors.push(err161);
 }
 errors++;
 }
-let data74 = data53.base_url;
-if((typeof data74 !== "string") && (data74 !== null)){
-const err162 = {instancePath:instancePath+"/directory/base_url",schemaPath:"#/properties/directory/properties/base_url/type",keyword:"type",params:{type: schema31.properties.directory.properties.base_url.type},message:"must be string,null"};
+let data74 = data53.proc_root;
+if(typeof data74 === "string"){
+if(func2(data74) < 1){
+const err162 = {instancePath:instancePath+"/directory/proc_root",schemaPath:"#/properties/directory/properties/proc_root/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2126,9 +2130,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-if(typeof data74 === "string"){
-if(!pattern12.test(data74)){
-const err163 = {instancePath:instancePath+"/directory/base_url",schemaPath:"#/properties/directory/properties/base_url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
+}
+else {
+const err163 = {instancePath:instancePath+"/directory/proc_root",schemaPath:"#/properties/directory/properties/proc_root/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2137,10 +2141,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-}
-else {
-const err164 = {instancePath:instancePath+"/directory",schemaPath:"#/properties/directory/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data75 = data53.base_url;
+if((typeof data75 !== "string") && (data75 !== null)){
+const err164 = {instancePath:instancePath+"/directory/base_url",schemaPath:"#/properties/directory/properties/base_url/type",keyword:"type",params:{type: schema31.properties.directory.properties.base_url.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2149,23 +2152,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-let data75 = data.scenarios;
-if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
-if(data75.enabled === undefined){
-data75.enabled = true;
-}
-if(data75.dirs === undefined){
-data75.dirs = null;
-}
-if(data75.max_concurrent_per_node === undefined){
-data75.max_concurrent_per_node = 4;
-}
-if(data75.runs_kept === undefined){
-data75.runs_kept = 200;
-}
-for(const key12 in data75){
-if(!((((key12 === "enabled") || (key12 === "dirs")) || (key12 === "max_concurrent_per_node")) || (key12 === "runs_kept"))){
-const err165 = {instancePath:instancePath+"/scenarios",schemaPath:"#/properties/scenarios/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(typeof data75 === "string"){
+if(!pattern13.test(data75)){
+const err165 = {instancePath:instancePath+"/directory/base_url",schemaPath:"#/properties/directory/properties/base_url/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2175,8 +2164,9 @@ vErrors.push(err165);
 errors++;
 }
 }
-if(typeof data75.enabled !== "boolean"){
-const err166 = {instancePath:instancePath+"/scenarios/enabled",schemaPath:"#/properties/scenarios/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err166 = {instancePath:instancePath+"/directory",schemaPath:"#/properties/directory/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2185,9 +2175,23 @@ vErrors.push(err166);
 }
 errors++;
 }
-let data77 = data75.dirs;
-if((!(Array.isArray(data77))) && (data77 !== null)){
-const err167 = {instancePath:instancePath+"/scenarios/dirs",schemaPath:"#/properties/scenarios/properties/dirs/type",keyword:"type",params:{type: schema31.properties.scenarios.properties.dirs.type},message:"must be array,null"};
+let data76 = data.scenarios;
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+if(data76.enabled === undefined){
+data76.enabled = true;
+}
+if(data76.dirs === undefined){
+data76.dirs = null;
+}
+if(data76.max_concurrent_per_node === undefined){
+data76.max_concurrent_per_node = 4;
+}
+if(data76.runs_kept === undefined){
+data76.runs_kept = 200;
+}
+for(const key12 in data76){
+if(!((((key12 === "enabled") || (key12 === "dirs")) || (key12 === "max_concurrent_per_node")) || (key12 === "runs_kept"))){
+const err167 = {instancePath:instancePath+"/scenarios",schemaPath:"#/properties/scenarios/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2196,9 +2200,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(Array.isArray(data77)){
-if(data77.length > 32){
-const err168 = {instancePath:instancePath+"/scenarios/dirs",schemaPath:"#/properties/scenarios/properties/dirs/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+}
+if(typeof data76.enabled !== "boolean"){
+const err168 = {instancePath:instancePath+"/scenarios/enabled",schemaPath:"#/properties/scenarios/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2207,12 +2211,9 @@ vErrors.push(err168);
 }
 errors++;
 }
-const len8 = data77.length;
-for(let i8=0; i8<len8; i8++){
-let data78 = data77[i8];
-if(typeof data78 === "string"){
-if(func2(data78) < 1){
-const err169 = {instancePath:instancePath+"/scenarios/dirs/" + i8,schemaPath:"#/properties/scenarios/properties/dirs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+let data78 = data76.dirs;
+if((!(Array.isArray(data78))) && (data78 !== null)){
+const err169 = {instancePath:instancePath+"/scenarios/dirs",schemaPath:"#/properties/scenarios/properties/dirs/type",keyword:"type",params:{type: schema31.properties.scenarios.properties.dirs.type},message:"must be array,null"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2221,9 +2222,9 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-else {
-const err170 = {instancePath:instancePath+"/scenarios/dirs/" + i8,schemaPath:"#/properties/scenarios/properties/dirs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(Array.isArray(data78)){
+if(data78.length > 32){
+const err170 = {instancePath:instancePath+"/scenarios/dirs",schemaPath:"#/properties/scenarios/properties/dirs/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2232,11 +2233,12 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-}
-let data79 = data75.max_concurrent_per_node;
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err171 = {instancePath:instancePath+"/scenarios/max_concurrent_per_node",schemaPath:"#/properties/scenarios/properties/max_concurrent_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len8 = data78.length;
+for(let i8=0; i8<len8; i8++){
+let data79 = data78[i8];
+if(typeof data79 === "string"){
+if(func2(data79) < 1){
+const err171 = {instancePath:instancePath+"/scenarios/dirs/" + i8,schemaPath:"#/properties/scenarios/properties/dirs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2245,9 +2247,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 64 || isNaN(data79)){
-const err172 = {instancePath:instancePath+"/scenarios/max_concurrent_per_node",schemaPath:"#/properties/scenarios/properties/max_concurrent_per_node/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
+}
+else {
+const err172 = {instancePath:instancePath+"/scenarios/dirs/" + i8,schemaPath:"#/properties/scenarios/properties/dirs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2256,8 +2258,11 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data79 < 1 || isNaN(data79)){
-const err173 = {instancePath:instancePath+"/scenarios/max_concurrent_per_node",schemaPath:"#/properties/scenarios/properties/max_concurrent_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+let data80 = data76.max_concurrent_per_node;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err173 = {instancePath:instancePath+"/scenarios/max_concurrent_per_node",schemaPath:"#/properties/scenarios/properties/max_concurrent_per_node/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2266,10 +2271,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-let data80 = data75.runs_kept;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err174 = {instancePath:instancePath+"/scenarios/runs_kept",schemaPath:"#/properties/scenarios/properties/runs_kept/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 64 || isNaN(data80)){
+const err174 = {instancePath:instancePath+"/scenarios/max_concurrent_per_node",schemaPath:"#/properties/scenarios/properties/max_concurrent_per_node/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2278,9 +2282,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 > 100000 || isNaN(data80)){
-const err175 = {instancePath:instancePath+"/scenarios/runs_kept",schemaPath:"#/properties/scenarios/properties/runs_kept/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(data80 < 1 || isNaN(data80)){
+const err175 = {instancePath:instancePath+"/scenarios/max_concurrent_per_node",schemaPath:"#/properties/scenarios/properties/max_concurrent_per_node/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2289,8 +2292,10 @@ vErrors.push(err175);
 }
 errors++;
 }
-if(data80 < 1 || isNaN(data80)){
-const err176 = {instancePath:instancePath+"/scenarios/runs_kept",schemaPath:"#/properties/scenarios/properties/runs_kept/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data81 = data76.runs_kept;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err176 = {instancePath:instancePath+"/scenarios/runs_kept",schemaPath:"#/properties/scenarios/properties/runs_kept/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2299,10 +2304,9 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-}
-else {
-const err177 = {instancePath:instancePath+"/scenarios",schemaPath:"#/properties/scenarios/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 100000 || isNaN(data81)){
+const err177 = {instancePath:instancePath+"/scenarios/runs_kept",schemaPath:"#/properties/scenarios/properties/runs_kept/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2311,23 +2315,8 @@ vErrors.push(err177);
 }
 errors++;
 }
-let data81 = data.resolver;
-if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
-if(data81.weights === undefined){
-data81.weights = {};
-}
-if(data81.routing === undefined){
-data81.routing = null;
-}
-if(data81.token_ttl_ms === undefined){
-data81.token_ttl_ms = 60000;
-}
-if(data81.startup_sla_ms === undefined){
-data81.startup_sla_ms = 3000;
-}
-for(const key13 in data81){
-if(!((((key13 === "weights") || (key13 === "routing")) || (key13 === "token_ttl_ms")) || (key13 === "startup_sla_ms"))){
-const err178 = {instancePath:instancePath+"/resolver",schemaPath:"#/properties/resolver/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(data81 < 1 || isNaN(data81)){
+const err178 = {instancePath:instancePath+"/scenarios/runs_kept",schemaPath:"#/properties/scenarios/properties/runs_kept/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2337,32 +2326,9 @@ vErrors.push(err178);
 errors++;
 }
 }
-let data82 = data81.weights;
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-if(data82.prio === undefined){
-data82.prio = 1;
 }
-if(data82.base === undefined){
-data82.base = 0.5;
-}
-if(data82.load === undefined){
-data82.load = 30;
-}
-if(data82.rtt === undefined){
-data82.rtt = 0.2;
-}
-if(data82.cost === undefined){
-data82.cost = 5;
-}
-if(data82.policy === undefined){
-data82.policy = 20;
-}
-if(data82.addressed === undefined){
-data82.addressed = 1000;
-}
-for(const key14 in data82){
-if(!(((((((key14 === "prio") || (key14 === "base")) || (key14 === "load")) || (key14 === "rtt")) || (key14 === "cost")) || (key14 === "policy")) || (key14 === "addressed"))){
-const err179 = {instancePath:instancePath+"/resolver/weights",schemaPath:"#/properties/resolver/properties/weights/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+else {
+const err179 = {instancePath:instancePath+"/scenarios",schemaPath:"#/properties/scenarios/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2371,11 +2337,23 @@ vErrors.push(err179);
 }
 errors++;
 }
+let data82 = data.resolver;
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+if(data82.weights === undefined){
+data82.weights = {};
 }
-let data83 = data82.prio;
-if((typeof data83 == "number") && (isFinite(data83))){
-if(data83 > 10000 || isNaN(data83)){
-const err180 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data82.routing === undefined){
+data82.routing = null;
+}
+if(data82.token_ttl_ms === undefined){
+data82.token_ttl_ms = 60000;
+}
+if(data82.startup_sla_ms === undefined){
+data82.startup_sla_ms = 3000;
+}
+for(const key13 in data82){
+if(!((((key13 === "weights") || (key13 === "routing")) || (key13 === "token_ttl_ms")) || (key13 === "startup_sla_ms"))){
+const err180 = {instancePath:instancePath+"/resolver",schemaPath:"#/properties/resolver/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2384,8 +2362,33 @@ vErrors.push(err180);
 }
 errors++;
 }
-if(data83 < 0 || isNaN(data83)){
-const err181 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+let data83 = data82.weights;
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.prio === undefined){
+data83.prio = 1;
+}
+if(data83.base === undefined){
+data83.base = 0.5;
+}
+if(data83.load === undefined){
+data83.load = 30;
+}
+if(data83.rtt === undefined){
+data83.rtt = 0.2;
+}
+if(data83.cost === undefined){
+data83.cost = 5;
+}
+if(data83.policy === undefined){
+data83.policy = 20;
+}
+if(data83.addressed === undefined){
+data83.addressed = 1000;
+}
+for(const key14 in data83){
+if(!(((((((key14 === "prio") || (key14 === "base")) || (key14 === "load")) || (key14 === "rtt")) || (key14 === "cost")) || (key14 === "policy")) || (key14 === "addressed"))){
+const err181 = {instancePath:instancePath+"/resolver/weights",schemaPath:"#/properties/resolver/properties/weights/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2395,8 +2398,10 @@ vErrors.push(err181);
 errors++;
 }
 }
-else {
-const err182 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+let data84 = data83.prio;
+if((typeof data84 == "number") && (isFinite(data84))){
+if(data84 > 10000 || isNaN(data84)){
+const err182 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2405,10 +2410,8 @@ vErrors.push(err182);
 }
 errors++;
 }
-let data84 = data82.base;
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 10000 || isNaN(data84)){
-const err183 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data84 < 0 || isNaN(data84)){
+const err183 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2417,8 +2420,9 @@ vErrors.push(err183);
 }
 errors++;
 }
-if(data84 < 0 || isNaN(data84)){
-const err184 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err184 = {instancePath:instancePath+"/resolver/weights/prio",schemaPath:"#/properties/resolver/properties/weights/properties/prio/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2427,9 +2431,10 @@ vErrors.push(err184);
 }
 errors++;
 }
-}
-else {
-const err185 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/type",keyword:"type",params:{type: "number"},message:"must be number"};
+let data85 = data83.base;
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 10000 || isNaN(data85)){
+const err185 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2438,10 +2443,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-let data85 = data82.load;
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 10000 || isNaN(data85)){
-const err186 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data85 < 0 || isNaN(data85)){
+const err186 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2450,8 +2453,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(data85 < 0 || isNaN(data85)){
-const err187 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err187 = {instancePath:instancePath+"/resolver/weights/base",schemaPath:"#/properties/resolver/properties/weights/properties/base/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2460,9 +2464,10 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-else {
-const err188 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/type",keyword:"type",params:{type: "number"},message:"must be number"};
+let data86 = data83.load;
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 10000 || isNaN(data86)){
+const err188 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2471,10 +2476,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-let data86 = data82.rtt;
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 10000 || isNaN(data86)){
-const err189 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data86 < 0 || isNaN(data86)){
+const err189 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2483,8 +2486,9 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data86 < 0 || isNaN(data86)){
-const err190 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err190 = {instancePath:instancePath+"/resolver/weights/load",schemaPath:"#/properties/resolver/properties/weights/properties/load/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2493,9 +2497,10 @@ vErrors.push(err190);
 }
 errors++;
 }
-}
-else {
-const err191 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/type",keyword:"type",params:{type: "number"},message:"must be number"};
+let data87 = data83.rtt;
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 10000 || isNaN(data87)){
+const err191 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2504,10 +2509,8 @@ vErrors.push(err191);
 }
 errors++;
 }
-let data87 = data82.cost;
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 10000 || isNaN(data87)){
-const err192 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data87 < 0 || isNaN(data87)){
+const err192 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2516,8 +2519,9 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(data87 < 0 || isNaN(data87)){
-const err193 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err193 = {instancePath:instancePath+"/resolver/weights/rtt",schemaPath:"#/properties/resolver/properties/weights/properties/rtt/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2526,9 +2530,10 @@ vErrors.push(err193);
 }
 errors++;
 }
-}
-else {
-const err194 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/type",keyword:"type",params:{type: "number"},message:"must be number"};
+let data88 = data83.cost;
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 10000 || isNaN(data88)){
+const err194 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2537,10 +2542,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-let data88 = data82.policy;
-if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 > 10000 || isNaN(data88)){
-const err195 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+if(data88 < 0 || isNaN(data88)){
+const err195 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2549,8 +2552,9 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(data88 < 0 || isNaN(data88)){
-const err196 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err196 = {instancePath:instancePath+"/resolver/weights/cost",schemaPath:"#/properties/resolver/properties/weights/properties/cost/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2559,9 +2563,10 @@ vErrors.push(err196);
 }
 errors++;
 }
-}
-else {
-const err197 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/type",keyword:"type",params:{type: "number"},message:"must be number"};
+let data89 = data83.policy;
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 > 10000 || isNaN(data89)){
+const err197 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2570,10 +2575,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-let data89 = data82.addressed;
-if((typeof data89 == "number") && (isFinite(data89))){
-if(data89 > 1000000 || isNaN(data89)){
-const err198 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+if(data89 < 0 || isNaN(data89)){
+const err198 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2582,8 +2585,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-if(data89 < 0 || isNaN(data89)){
-const err199 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err199 = {instancePath:instancePath+"/resolver/weights/policy",schemaPath:"#/properties/resolver/properties/weights/properties/policy/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2592,9 +2596,10 @@ vErrors.push(err199);
 }
 errors++;
 }
-}
-else {
-const err200 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/type",keyword:"type",params:{type: "number"},message:"must be number"};
+let data90 = data83.addressed;
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 > 1000000 || isNaN(data90)){
+const err200 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2603,9 +2608,8 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-else {
-const err201 = {instancePath:instancePath+"/resolver/weights",schemaPath:"#/properties/resolver/properties/weights/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data90 < 0 || isNaN(data90)){
+const err201 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2614,9 +2618,9 @@ vErrors.push(err201);
 }
 errors++;
 }
-let data90 = data81.routing;
-if((typeof data90 !== "string") && (data90 !== null)){
-const err202 = {instancePath:instancePath+"/resolver/routing",schemaPath:"#/properties/resolver/properties/routing/type",keyword:"type",params:{type: schema31.properties.resolver.properties.routing.type},message:"must be string,null"};
+}
+else {
+const err202 = {instancePath:instancePath+"/resolver/weights/addressed",schemaPath:"#/properties/resolver/properties/weights/properties/addressed/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2625,9 +2629,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(typeof data90 === "string"){
-if(func2(data90) < 1){
-const err203 = {instancePath:instancePath+"/resolver/routing",schemaPath:"#/properties/resolver/properties/routing/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err203 = {instancePath:instancePath+"/resolver/weights",schemaPath:"#/properties/resolver/properties/weights/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2636,10 +2640,9 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-let data91 = data81.token_ttl_ms;
-if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
-const err204 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data91 = data82.routing;
+if((typeof data91 !== "string") && (data91 !== null)){
+const err204 = {instancePath:instancePath+"/resolver/routing",schemaPath:"#/properties/resolver/properties/routing/type",keyword:"type",params:{type: schema31.properties.resolver.properties.routing.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2648,9 +2651,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 > 86400000 || isNaN(data91)){
-const err205 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"};
+if(typeof data91 === "string"){
+if(func2(data91) < 1){
+const err205 = {instancePath:instancePath+"/resolver/routing",schemaPath:"#/properties/resolver/properties/routing/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2659,8 +2662,10 @@ vErrors.push(err205);
 }
 errors++;
 }
-if(data91 < 1000 || isNaN(data91)){
-const err206 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+}
+let data92 = data82.token_ttl_ms;
+if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
+const err206 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2669,10 +2674,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-let data92 = data81.startup_sla_ms;
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err207 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data92 == "number") && (isFinite(data92))){
+if(data92 > 86400000 || isNaN(data92)){
+const err207 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400000},message:"must be <= 86400000"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2681,9 +2685,8 @@ vErrors.push(err207);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 600000 || isNaN(data92)){
-const err208 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if(data92 < 1000 || isNaN(data92)){
+const err208 = {instancePath:instancePath+"/resolver/token_ttl_ms",schemaPath:"#/properties/resolver/properties/token_ttl_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2692,8 +2695,10 @@ vErrors.push(err208);
 }
 errors++;
 }
-if(data92 < 100 || isNaN(data92)){
-const err209 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+}
+let data93 = data82.startup_sla_ms;
+if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
+const err209 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2702,10 +2707,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-}
-else {
-const err210 = {instancePath:instancePath+"/resolver",schemaPath:"#/properties/resolver/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 600000 || isNaN(data93)){
+const err210 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2714,14 +2718,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-let data93 = data.io;
-if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
-if(data93.route_rules === undefined){
-data93.route_rules = null;
-}
-for(const key15 in data93){
-if(!(key15 === "route_rules")){
-const err211 = {instancePath:instancePath+"/io",schemaPath:"#/properties/io/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+if(data93 < 100 || isNaN(data93)){
+const err211 = {instancePath:instancePath+"/resolver/startup_sla_ms",schemaPath:"#/properties/resolver/properties/startup_sla_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2731,9 +2729,9 @@ vErrors.push(err211);
 errors++;
 }
 }
-let data94 = data93.route_rules;
-if((typeof data94 !== "string") && (data94 !== null)){
-const err212 = {instancePath:instancePath+"/io/route_rules",schemaPath:"#/properties/io/properties/route_rules/type",keyword:"type",params:{type: schema31.properties.io.properties.route_rules.type},message:"must be string,null"};
+}
+else {
+const err212 = {instancePath:instancePath+"/resolver",schemaPath:"#/properties/resolver/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2742,9 +2740,14 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(typeof data94 === "string"){
-if(func2(data94) < 1){
-const err213 = {instancePath:instancePath+"/io/route_rules",schemaPath:"#/properties/io/properties/route_rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+let data94 = data.io;
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+if(data94.route_rules === undefined){
+data94.route_rules = null;
+}
+for(const key15 in data94){
+if(!(key15 === "route_rules")){
+const err213 = {instancePath:instancePath+"/io",schemaPath:"#/properties/io/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2754,9 +2757,9 @@ vErrors.push(err213);
 errors++;
 }
 }
-}
-else {
-const err214 = {instancePath:instancePath+"/io",schemaPath:"#/properties/io/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data95 = data94.route_rules;
+if((typeof data95 !== "string") && (data95 !== null)){
+const err214 = {instancePath:instancePath+"/io/route_rules",schemaPath:"#/properties/io/properties/route_rules/type",keyword:"type",params:{type: schema31.properties.io.properties.route_rules.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2765,17 +2768,9 @@ vErrors.push(err214);
 }
 errors++;
 }
-let data95 = data.skills;
-if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
-if(data95.dirs === undefined){
-data95.dirs = null;
-}
-if(data95.call_timeout_ms === undefined){
-data95.call_timeout_ms = 10000;
-}
-for(const key16 in data95){
-if(!((key16 === "dirs") || (key16 === "call_timeout_ms"))){
-const err215 = {instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(typeof data95 === "string"){
+if(func2(data95) < 1){
+const err215 = {instancePath:instancePath+"/io/route_rules",schemaPath:"#/properties/io/properties/route_rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2785,9 +2780,9 @@ vErrors.push(err215);
 errors++;
 }
 }
-let data96 = data95.dirs;
-if((!(Array.isArray(data96))) && (data96 !== null)){
-const err216 = {instancePath:instancePath+"/skills/dirs",schemaPath:"#/properties/skills/properties/dirs/type",keyword:"type",params:{type: schema31.properties.skills.properties.dirs.type},message:"must be array,null"};
+}
+else {
+const err216 = {instancePath:instancePath+"/io",schemaPath:"#/properties/io/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2796,9 +2791,17 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(Array.isArray(data96)){
-if(data96.length > 32){
-const err217 = {instancePath:instancePath+"/skills/dirs",schemaPath:"#/properties/skills/properties/dirs/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+let data96 = data.skills;
+if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
+if(data96.dirs === undefined){
+data96.dirs = null;
+}
+if(data96.call_timeout_ms === undefined){
+data96.call_timeout_ms = 10000;
+}
+for(const key16 in data96){
+if(!((key16 === "dirs") || (key16 === "call_timeout_ms"))){
+const err217 = {instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2807,12 +2810,10 @@ vErrors.push(err217);
 }
 errors++;
 }
-const len9 = data96.length;
-for(let i9=0; i9<len9; i9++){
-let data97 = data96[i9];
-if(typeof data97 === "string"){
-if(func2(data97) < 1){
-const err218 = {instancePath:instancePath+"/skills/dirs/" + i9,schemaPath:"#/properties/skills/properties/dirs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+let data97 = data96.dirs;
+if((!(Array.isArray(data97))) && (data97 !== null)){
+const err218 = {instancePath:instancePath+"/skills/dirs",schemaPath:"#/properties/skills/properties/dirs/type",keyword:"type",params:{type: schema31.properties.skills.properties.dirs.type},message:"must be array,null"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2821,9 +2822,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-else {
-const err219 = {instancePath:instancePath+"/skills/dirs/" + i9,schemaPath:"#/properties/skills/properties/dirs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(Array.isArray(data97)){
+if(data97.length > 32){
+const err219 = {instancePath:instancePath+"/skills/dirs",schemaPath:"#/properties/skills/properties/dirs/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2832,11 +2833,12 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-}
-let data98 = data95.call_timeout_ms;
-if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
-const err220 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len9 = data97.length;
+for(let i9=0; i9<len9; i9++){
+let data98 = data97[i9];
+if(typeof data98 === "string"){
+if(func2(data98) < 1){
+const err220 = {instancePath:instancePath+"/skills/dirs/" + i9,schemaPath:"#/properties/skills/properties/dirs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2845,9 +2847,9 @@ vErrors.push(err220);
 }
 errors++;
 }
-if((typeof data98 == "number") && (isFinite(data98))){
-if(data98 > 600000 || isNaN(data98)){
-const err221 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+}
+else {
+const err221 = {instancePath:instancePath+"/skills/dirs/" + i9,schemaPath:"#/properties/skills/properties/dirs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2856,8 +2858,11 @@ vErrors.push(err221);
 }
 errors++;
 }
-if(data98 < 100 || isNaN(data98)){
-const err222 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+}
+}
+let data99 = data96.call_timeout_ms;
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+const err222 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2866,10 +2871,9 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-else {
-const err223 = {instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 600000 || isNaN(data99)){
+const err223 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2878,9 +2882,8 @@ vErrors.push(err223);
 }
 errors++;
 }
-let data99 = data.shutdown_timeout_ms;
-if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err224 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data99 < 100 || isNaN(data99)){
+const err224 = {instancePath:instancePath+"/skills/call_timeout_ms",schemaPath:"#/properties/skills/properties/call_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2889,9 +2892,10 @@ vErrors.push(err224);
 }
 errors++;
 }
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 60000 || isNaN(data99)){
-const err225 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+}
+}
+else {
+const err225 = {instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2900,8 +2904,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-if(data99 < 100 || isNaN(data99)){
-const err226 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+let data100 = data.shutdown_timeout_ms;
+if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
+const err226 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2910,15 +2915,36 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-}
-else {
-const err227 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 60000 || isNaN(data100)){
+const err227 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
 if(vErrors === null){
 vErrors = [err227];
 }
 else {
 vErrors.push(err227);
+}
+errors++;
+}
+if(data100 < 100 || isNaN(data100)){
+const err228 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+}
+}
+else {
+const err229 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
 }
 errors++;
 }

@@ -62,6 +62,7 @@ export class ScheduleInvalidError extends AdaosError { readonly code = "E_SCHEDU
 export class CancelledError extends AdaosError { readonly code = "E_CANCELLED"; }
 export class ScenarioBusyError extends AdaosError { readonly code = "E_SCENARIO_BUSY"; }
 export class StepFailedError extends AdaosError { readonly code = "E_STEP_FAILED"; }
+export class NodeUnavailableError extends AdaosError { readonly code = "E_NODE_UNAVAILABLE"; }
 
 type ErrorClass = new (message: string, options?: { cause?: unknown; issues?: readonly Issue[] }) => AdaosError;
 
@@ -71,7 +72,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   UnknownEventError, PayloadInvalidError, EnvelopeExpiredError, SubjectInvalidError, TimeoutError,
   NoRespondersError, BusClosedError, TransportClosedError, PortInUseError, UnauthorizedError, BadRequestError,
   PayloadTooLargeError, NotFoundError, MethodNotAllowedError, ApiUnreachableError, RegistryInvalidError, ConflictError, StorageError,
-  ScenarioInvalidError, ExpressionError, ScheduleInvalidError, CancelledError, ScenarioBusyError, StepFailedError,
+  ScenarioInvalidError, ExpressionError, ScheduleInvalidError, CancelledError, ScenarioBusyError, StepFailedError, NodeUnavailableError,
 ];
 
 const byCode = new Map<string, ErrorClass>(ERROR_CLASSES.map((C) => [new C("").code, C]));
