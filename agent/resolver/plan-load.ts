@@ -2,7 +2,8 @@
  * Plans and routing rules from untrusted input: a JSON body (POST /resolve, /exec) or a YAML file
  * (`adaos-edge resolve plan.yaml`, config resolver.routing). Checked against abi/plan.schema.json
  * and abi/routing.schema.json (ajv compiled at first use), then the hints and conditions are
- * parsed and the DAG checked (unique ids, known dependencies, no cycle), so a bad plan fails here
+ * parsed, the DAG checked (unique ids, known dependencies, no cycle) and the `${steps.<id>.…}`
+ * templates of the arguments checked to name only steps the step depends on, so a bad plan fails here
  * with every problem and its pointer, not half-way through a run. A plan file may wrap the plan in
  * `plan:` as the seed writes it; `intent` and `directives` sit beside `steps`.
  */
@@ -12,6 +13,7 @@ import planSchema from "../../abi/plan.schema.json" with { type: "json" };
 import routingSchema from "../../abi/routing.schema.json" with { type: "json" };
 import { BadRequestError, ConfigInvalidError, type Issue } from "../core/errors.js";
 import { issuesFromAjv } from "../registry/issues.js";
+import { checkTemplate, hasTemplate } from "../scenarios/expr.js";
 import { Problems } from "../scenarios/load-problems.js";
 import { parseYaml, readSource } from "../scenarios/load-source.js";
 import { parseCondition, parseHint } from "./hints.js";
@@ -79,6 +81,7 @@ export function parsePlan(value: unknown, what = "the plan is invalid"): Plan {
     };
   });
   check(() => topoOrder(steps), "/steps", issues);
+  if (issues.length === 0) for (const [i, st] of steps.entries()) checkArgs(st, steps, `/steps/${i}/args`, issues);
   const d = v.directives as { prefer_agent?: string } | undefined;
   if (typeof d?.prefer_agent === "string" && d.prefer_agent !== "any") check(() => parseHint(d.prefer_agent as string), "/directives/prefer_agent", issues);
   if (issues.length > 0) fail(what, issues, BadRequestError);
@@ -93,6 +96,34 @@ export function parsePlan(value: unknown, what = "the plan is invalid"): Plan {
     constraints: { policies: c.policies ?? [], data_residency: c.data_residency ?? "cloud-ok" },
     ...(interpretation === undefined ? {} : { interpretation }),
   };
+}
+
+/** Steps a step may read outputs of: its dependencies and theirs. */
+function ancestors(step: PlanStep, byId: ReadonlyMap<string, PlanStep>, seen = new Set<string>()): Set<string> {
+  for (const d of step.depends_on) {
+    if (seen.has(d)) continue;
+    seen.add(d);
+    const dep = byId.get(d);
+    if (dep !== undefined) ancestors(dep, byId, seen);
+  }
+  return seen;
+}
+
+/** Every `${…}` in the arguments parses, and `steps.<id>` names a step this one depends on (else its outputs would not exist yet). */
+function checkArgs(step: PlanStep, steps: readonly PlanStep[], at: string, issues: Issue[]): void {
+  const before = ancestors(step, new Map(steps.map((x) => [x.id, x])));
+  const walk = (v: unknown, pointer: string): void => {
+    if (typeof v === "string") {
+      if (!hasTemplate(v)) return;
+      check(() => checkTemplate(v), pointer, issues);
+      for (const m of v.matchAll(/\bsteps\.([a-z0-9][a-z0-9_-]*)/g)) {
+        const id = m[1] ?? "";
+        if (!before.has(id)) issues.push({ pointer, message: `steps.${id}: ${step.id} can only read the outputs of steps it depends on (${[...before].join(", ") || "none"})` });
+      }
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${pointer}/${i}`));
+    else if (isRecord(v)) for (const [k, x] of Object.entries(v)) walk(x, `${pointer}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`);
+  };
+  walk(step.args, at);
 }
 
 /** A plan from YAML (or JSON) text. */
