@@ -1,8 +1,8 @@
 /**
  * The node's HTTP API as a component: routes from one file per group, the token on everything
  * but /health/*, errors as {error: {code, message, issues?}}, and a stop() that does not wait
- * for open event streams or idle keep-alive connections. A route path may end in one `{param}`
- * segment (`/api/dlq/{dlq_id}`); exact paths win over it.
+ * for open event streams or idle keep-alive connections. A route path may have `{param}` segments
+ * (`/api/dlq/{dlq_id}`, `/exec/{run_id}/cancel`); exact paths win over them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -19,6 +19,9 @@ import type { Outbox } from "../outbox/outbox.js";
 import type { EventCatalog } from "../registry/catalog.js";
 import type { ScenarioApi } from "../scenarios/scenario-port.js";
 import { ioRoutes } from "../io/routes.js";
+import type { PlanApi } from "../plans/plan-port.js";
+import { toolRoutes } from "../skills/routes.js";
+import type { ToolsService } from "../skills/tools-proxy.js";
 import type { ConsoleSink, SaySink } from "../io/sinks.js";
 import { TokenAuth, WWW_AUTHENTICATE } from "./auth.js";
 import { sendError, type Route, type RouteHandler } from "./http.js";
@@ -27,6 +30,7 @@ import { eventRoutes } from "./routes/events.js";
 import { healthRoutes, type Readiness } from "./routes/health.js";
 import { metricsRoutes, requestCounter } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { planRoutes } from "./routes/plans.js";
 import { scenarioRoutes } from "./routes/scenario.js";
 import { subnetRoutes, type SubnetApi } from "./routes/subnet.js";
 
@@ -67,6 +71,10 @@ export interface ApiServerOptions {
   readonly scenarios?: ScenarioApi | undefined;
   /** This node's console and TTS behind POST /api/io/console/print and POST /api/say (the IO router's remote end). */
   readonly io?: { readonly console: ConsoleSink; readonly say: SaySink; readonly nodeId: string } | undefined;
+  /** POST /api/tools/call: this node's skills, and on a hub the proxy to members'; without it the route is 404. */
+  readonly tools?: ToolsService | undefined;
+  /** The hub's plan runtime behind POST /resolve and /exec; without it those answer 404. */
+  readonly plans?: PlanApi | undefined;
 }
 
 /** Routes by path; `templates` hold the paths with a `{param}` segment. */
@@ -175,6 +183,8 @@ export class ApiServer implements Component {
       ...subnetRoutes({ subnet: o.subnet, maxBodyBytes: o.maxBodyBytes, logger: o.logger }),
       ...scenarioRoutes({ scenarios: o.scenarios, maxBodyBytes: o.maxBodyBytes, logger: o.logger }),
       ...(o.io === undefined ? [] : ioRoutes({ ...o.io, maxBodyBytes: o.maxBodyBytes, logger: o.logger })),
+      ...(o.tools === undefined ? [] : toolRoutes({ tools: o.tools, maxBodyBytes: o.maxBodyBytes, logger: o.logger })),
+      ...planRoutes({ plans: o.plans, maxBodyBytes: o.maxBodyBytes }),
     ];
     const byPath = new Map<string, Map<string, RouteHandler>>();
     for (const r of all) {

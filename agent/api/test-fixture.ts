@@ -105,6 +105,22 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return { status: res.status, body: await res.json() };
 }
 
+/** Any method, JSON or raw string body, with the token by default; returns status and parsed body. */
+export async function call(url: string, method: string, body?: unknown, headers: Record<string, string> = auth): Promise<{ status: number; body: unknown }> {
+  const init = body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) };
+  const res = await fetch(url, { method, headers: { "content-type": "application/json", ...headers }, ...init });
+  return { status: res.status, body: await res.json() };
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; issues?: { pointer: string; message: string }[] };
+}
+
+/** The `error` object of an error answer. */
+export function errorOf(res: { body: unknown }): ErrorBody["error"] {
+  return (res.body as ErrorBody).error;
+}
+
 /**
  * A raw SSE client (node:http, so the test controls the socket): collects parsed messages. It
  * asks for keep-alive, like browsers and fetch do, so the server must close the connection itself.

@@ -1,8 +1,9 @@
 /**
  * The composition root: the only place that picks concrete implementations and wires them.
  * Components start in this order and stop in reverse: node state (SQLite), bus, the role's links
- * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), presence,
- * the IO router, the scenario runtime, API. Later features (resolver, voice) slot in here.
+ * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), skills,
+ * presence (its manifest lists the skills), the IO router, plans (every node's step server; the
+ * hub's resolver and plan runtime), the scenario runtime, API. Later features (voice) slot in here.
  */
 import { ApiServer } from "../api/server.js";
 import { LocalBus } from "../bus/local-bus.js";
@@ -26,6 +27,8 @@ import { resolveToken, type TokenSource } from "./token.js";
 import { presenceComponents } from "./presence.js";
 import { scenarioRuntime } from "./scenarios.js";
 import { ioComponents } from "./io.js";
+import { planComponents } from "./plans.js";
+import { skillComponents } from "./skills.js";
 
 export interface AgentDeps {
   readonly logger: Logger;
@@ -84,6 +87,8 @@ export class Agent {
 
     const scenarios = scenarioRuntime({ config, bus, catalog, clock: this.#clock, logger: this.#logger, metrics: this.metrics, source: this.#source });
     const role = roleComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token, store });
+    const skills = skillComponents({ config, subnet: role.subnet?.reader, token: this.token.token, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
+    const plans = planComponents({ config, bus, subnet: role.subnet?.reader, tools: skills.host, token: this.token.token, source: this.#source, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
     const io = ioComponents({ config, bus, subnet: role.subnet?.reader, token: this.token.token, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
     this.#api = new ApiServer({
       host: config.api.host,
@@ -104,11 +109,13 @@ export class Agent {
       subnet: role.subnet,
       scenarios,
       io: io.api,
+      tools: skills.tools,
+      plans: plans.api,
     });
     // After the role's parts: on a hub its directory is listening when the hub announces itself.
-    const presence = presenceComponents({ config, bus, clock: this.#clock, logger: this.#logger });
+    const presence = presenceComponents({ config, bus, clock: this.#clock, logger: this.#logger, skills: skills.host.list() });
     // Before the API (its routes) and before boot.completed is published (greet_on_boot listens for it).
-    this.#components = [this.#state, store, bus, ...role.components, ...presence.components, io.router, ...(scenarios === undefined ? [] : [scenarios]), this.#api];
+    this.#components = [this.#state, store, bus, ...role.components, skills.host, ...presence.components, io.router, ...plans.components, ...(scenarios === undefined ? [] : [scenarios]), this.#api];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 

@@ -6,7 +6,7 @@
  * line per problem, like an invalid config.
  */
 import { hostname } from "node:os";
-import type { CapabilityDecl, Manifest, Probe } from "../../abi/manifest.js";
+import type { CapabilityDecl, CapacityItem, Manifest, Probe } from "../../abi/manifest.js";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { Clock } from "../core/clock.js";
@@ -29,10 +29,12 @@ export interface PresenceDeps {
   /** Capabilities the node's drivers declare, with their internal checks. */
   readonly declared?: readonly CapabilityDecl[];
   readonly internalChecks?: Readonly<Record<string, InternalCheck>>;
+  /** The skills this node hosts (capacity.skills). */
+  readonly skills?: readonly CapacityItem[];
 }
 
 /** The manifest this node announces; throws ConfigInvalidError naming each bad field. */
-export function nodeManifest(config: Config, declared: readonly CapabilityDecl[] = []): Manifest {
+export function nodeManifest(config: Config, declared: readonly CapabilityDecl[] = [], skills: readonly CapacityItem[] = []): Manifest {
   const d = config.directory;
   const fromConfig: CapabilityDecl[] = d.capabilities.map((c) => ({
     id: c.id, prio: c.prio, cost: c.cost, inputs: c.inputs, outputs: c.outputs,
@@ -40,7 +42,7 @@ export function nodeManifest(config: Config, declared: readonly CapabilityDecl[]
   }));
   const manifest = buildManifest({
     nodeId: config.node_id, kind: d.kind ?? config.role, prioBase: d.prio_base, tags: d.tags,
-    capabilities: [...declared, ...fromConfig],
+    capabilities: [...declared, ...fromConfig], skills,
   });
   const checked = checkManifest(manifest);
   if (!checked.ok) {
@@ -65,7 +67,7 @@ export function presenceComponents(deps: PresenceDeps): Presence {
   const d = config.directory;
   const logger = componentLogger(deps.logger, "directory");
   const from = `agent://${config.role}/${config.node_id}`;
-  const manifest = nodeManifest(config, deps.declared);
+  const manifest = nodeManifest(config, deps.declared, deps.skills);
   const sampler = new TelemetrySampler({ roots: { sys: d.sys_root, proc: d.proc_root }, meteredNetwork: d.metered_network });
   const probes = new CapabilityProbes({ capabilities: manifest.capabilities, ...(deps.internalChecks === undefined ? {} : { internal: deps.internalChecks }) });
   const announcer = new Announcer({

@@ -43,6 +43,7 @@ const COMMANDS: readonly CommandSpec[] = [
   { path: ["scenario", "schedule", "create"], usage: "scenario schedule create --scenario ID (--cron EXPR [--tz TZ] | --every DURATION | --at ISO) [--id ID] [--ctx JSON] [--catch-up] [--json] [--api URL] [--token T] [--data-dir DIR]", summary: "schedule a scenario on the running agent", load: async () => ({ main: (await import("./scenario-schedule.js")).create }) },
   { path: ["scenario", "schedule", "delete"], usage: "scenario schedule delete <id> [--api URL] [--token T] [--data-dir DIR]", summary: "delete a schedule made through the API", load: async () => ({ main: (await import("./scenario-schedule.js")).remove }) },
   { path: ["scenario", "validate"], usage: "scenario validate <file.yaml>...", summary: "check scenario files as the agent would load them (no agent needed); exit 1 when any is invalid", load: () => import("./scenario-validate.js") },
+  { path: ["resolve"], usage: "resolve <plan.yaml|plan.json> [--origin NODE] [--allow-addressed] [--json] [--api URL] [--token T] [--data-dir DIR]", summary: "ask the running hub which node each step of a plan would run on: the chosen node, its score terms, and why each other candidate lost; exit 1 when a step cannot be bound", load: () => import("./resolve.js") },
   { path: ["outbox", "stats"], usage: "outbox stats [--watch [--count N]] [--interval-ms N] [--json] [--api URL] [--token T] [--data-dir DIR]", summary: "the running agent's outbox: depth, oldest age, rates; --watch shows a drain's progress", load: () => import("./outbox-stats.js") },
 ];
 

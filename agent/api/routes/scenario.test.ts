@@ -1,27 +1,13 @@
 import { strict as assert } from "node:assert";
 import { test, type TestContext } from "node:test";
 import { ConflictError, NotFoundError, ScenarioBusyError, ScheduleInvalidError } from "../../core/errors.js";
-import { auth, postJson, startApi } from "../test-fixture.js";
+import { call, errorOf, postJson, startApi } from "../test-fixture.js";
 import { FakeScenarioApi, runStatus, scheduleView, stepStatus } from "./scenario-fake.js";
-
-interface ErrorBody {
-  error: { code: string; message: string; issues?: { pointer: string; message: string }[] };
-}
 
 async function withRuntime(t: TestContext) {
   const fake = new FakeScenarioApi();
   const fixture = await startApi(t, { scenarios: fake });
   return { ...fixture, fake };
-}
-
-async function call(url: string, method: string, body?: unknown, headers: Record<string, string> = auth): Promise<{ status: number; body: unknown }> {
-  const init = body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) };
-  const res = await fetch(url, { method, headers: { "content-type": "application/json", ...headers }, ...init });
-  return { status: res.status, body: await res.json() };
-}
-
-function errorOf(res: { body: unknown }): ErrorBody["error"] {
-  return (res.body as ErrorBody).error;
 }
 
 test("scenario run: 202 {run_id, status}; the body reaches the runtime as given, priority upper-cased", async (t) => {
