@@ -112,9 +112,9 @@ export interface RunningAgent extends Proc {
   readonly token: string;
 }
 
-/** Start a hub (or member) on a free port with a temp data dir and a known token; wait until ready. */
-export async function startAgent(t: After, extraArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<RunningAgent> {
-  const port = await freePort();
+/** Start a hub (or member) on `apiPort` (default: a free port) with a temp data dir and a known token; wait until ready. */
+export async function startAgent(t: After, extraArgs: readonly string[] = [], env: Record<string, string> = {}, apiPort?: number): Promise<RunningAgent> {
+  const port = apiPort ?? (await freePort());
   const dataDir = tempDir(t, "adaos-agent-");
   const token = "test-token-0123456789abcdef";
   const proc = runCli(t, ["run", "--api-port", String(port), "--data-dir", dataDir, "--node-id", "test-hub", ...extraArgs], {

@@ -83,11 +83,11 @@ export async function makeHub(t: After, root: RootCluster | undefined, members: 
 }
 
 /** A member of `hub`, logging in with the secret `nodes add` issued it, else (first-setup mode) the subnet token. */
-export function startMember(t: After, hub: HubProcess, nodeId: string, env: Record<string, string> = {}): Promise<RunningAgent> {
+export function startMember(t: After, hub: HubProcess, nodeId: string, env: Record<string, string> = {}, apiPort?: number): Promise<RunningAgent> {
   const secret = hub.secrets.get(nodeId);
   return startAgent(t, ["--role", "member", "--node-id", nodeId, "--hub", `nats://127.0.0.1:${hub.natsPort},mqtt://127.0.0.1:${hub.mqttPort}`], {
     ADAOS_EDGE_TOKEN: TOKEN, ADAOS_EDGE_LOG_LEVEL: "info", ...(secret === undefined ? {} : { ADAOS_EDGE_HUB_PASSWORD: secret }), ...env,
-  });
+  }, apiPort);
 }
 
 async function api(url: string, path: string, body?: unknown): Promise<unknown> {
