@@ -1,11 +1,14 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { BadRequestError, ConfigInvalidError } from "../core/errors.js";
 import { loadRouting, parsePlan, parsePlanText } from "./plan-load.js";
 import { NO_RULES } from "./plan.js";
+import { filmNodes, input } from "./fixture.js";
+import { resolvePlan } from "./resolve.js";
 
 const SEED_PLAN = `
 intent: { name: media.find_and_show, slots: { title: Inception }, confidence: 0.84 }
@@ -73,4 +76,19 @@ test("routing rules: the seed's DSL loads; bad conditions and hints are config e
   assert.throws(() => loadRouting(file), ConfigInvalidError);
   assert.equal(loadRouting(null), NO_RULES);
   assert.throws(() => loadRouting(join(dir, "missing.yaml")), /resolver.routing/);
+});
+
+test("the shipped examples load, and the film example binds as the seed says with the example routing rules", () => {
+  const examples = fileURLToPath(new URL("../../../examples", import.meta.url));
+  const read = (name: string) => parsePlanText(readFileSync(join(examples, "plans", name), "utf8"), name);
+  const rules = loadRouting(join(examples, "routing.yaml"));
+  assert.deepEqual(rules.forbid["media.playback"], ["network:metered"]);
+  const film = read("film.yaml");
+  const nodes = filmNodes().map((n) => (n.node_id === "nas" ? { ...n, metered: true } : n));
+  const r = resolvePlan(input({ plan: film, nodes, rules, ctx: { origin: "browser-abc" } }));
+  assert.equal(r.ok, true, JSON.stringify(r.unresolved));
+  assert.deepEqual(Object.fromEntries(r.bindings.map((b) => [b.step, b.node_id])), { find: "plex1", stream: "plex1", display: "browser-abc" });
+  assert.ok(r.rejected.some((x) => x.step === "stream" && x.node_id === "nas" && x.reason === "forbidden by routing.forbid: network:metered"));
+  const nas = resolvePlan(input({ plan: read("on-the-nas.yaml"), rules, ctx: { allow_addressed: true } }));
+  assert.deepEqual(Object.fromEntries(nas.bindings.map((b) => [b.step, b.node_id])), { find: "nas", stream: "nas" });
 });
