@@ -244,3 +244,28 @@ test("stop(): only a connection that never sent a request is open: stop is immed
   assert.ok(ms < 500, `stop took ${ms} ms`);
   await closed;
 });
+
+test("open handlers answer under their prefix without the token; a path they decline falls through to the token check; extra routes need the token", async (t) => {
+  const seen: string[] = [];
+  const { url } = await startApi(t, {
+    open: [{
+      prefix: "/display",
+      handle: (_req, res, path) => {
+        seen.push(path);
+        if (path === "/display/secret") return false;
+        res.writeHead(200, { "content-type": "text/plain" }).end(`open ${path}`);
+        return true;
+      },
+    }],
+    routes: [{ method: "GET", path: "/api/extra", handler: (_req, res) => void res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}') }],
+  });
+  const page = await fetch(`${url}/display`);
+  assert.equal(page.status, 200);
+  assert.equal(await page.text(), "open /display");
+  assert.equal((await fetch(`${url}/display/events`)).status, 200);
+  assert.equal((await fetch(`${url}/displayx`)).status, 401, "only the prefix itself and paths below it are open");
+  assert.equal((await fetch(`${url}/display/secret`)).status, 401, "declined: the token is asked for");
+  assert.deepEqual(seen, ["/display", "/display/events", "/display/secret"]);
+  assert.equal((await fetch(`${url}/api/extra`)).status, 401);
+  assert.equal((await fetch(`${url}/api/extra`, { headers: auth })).status, 200);
+});

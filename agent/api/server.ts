@@ -75,6 +75,19 @@ export interface ApiServerOptions {
   readonly tools?: ToolsService | undefined;
   /** The hub's plan runtime behind POST /resolve and /exec; without it those answer 404. */
   readonly plans?: PlanApi | undefined;
+  /** More routes behind the token, from the composition root (intent recognition, push-to-talk). */
+  readonly routes?: readonly Route[] | undefined;
+  /**
+   * Handlers that answer WITHOUT the token under their prefix: what a browser with no token must
+   * reach (a TV's kiosk page, the films a video element fetches). Each is read-only or bounded.
+   */
+  readonly open?: readonly OpenHandler[] | undefined;
+}
+
+/** A token-free handler for the paths under `prefix`; handle() returns false for a path it does not serve. */
+export interface OpenHandler {
+  readonly prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean;
 }
 
 /** Routes by path; `templates` hold the paths with a `{param}` segment. */
@@ -185,6 +198,7 @@ export class ApiServer implements Component {
       ...(o.io === undefined ? [] : ioRoutes({ ...o.io, maxBodyBytes: o.maxBodyBytes, logger: o.logger })),
       ...(o.tools === undefined ? [] : toolRoutes({ tools: o.tools, maxBodyBytes: o.maxBodyBytes, logger: o.logger })),
       ...planRoutes({ plans: o.plans, maxBodyBytes: o.maxBodyBytes }),
+      ...(o.routes ?? []),
     ];
     const byPath = new Map<string, Map<string, RouteHandler>>();
     for (const r of all) {
@@ -211,6 +225,11 @@ export class ApiServer implements Component {
     } catch (err) {
       count("unmatched", 400);
       sendError(res, new BadRequestError(`malformed request target ${JSON.stringify(req.url)}`, { cause: err }), this.opts.logger);
+      return;
+    }
+    const open = this.opts.open?.find((h) => url.pathname === h.prefix || url.pathname.startsWith(`${h.prefix}/`));
+    if (open?.handle(req, res, url.pathname) === true) {
+      res.once("close", () => count(open.prefix, res.statusCode)); // 'close' comes after any synchronous end()
       return;
     }
     const { route, methods } = lookup(routes, url.pathname);

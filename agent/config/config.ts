@@ -57,6 +57,19 @@ export interface RawConfig {
   io: { route_rules: string | null };
   /** Skills for /api/tools/call (agent/skills/): dirs null = <data_dir>/skills. */
   skills: { dirs: string[] | null; call_timeout_ms: number };
+  /** The microphone pipeline and TTS (agent/voice/, drivers/mic, stt, tts, speaker). */
+  voice: {
+    enabled: boolean; lang: string; intents: string | null; guard: "push_to_talk" | "none"; listen_window_ms: number;
+    mic: { recorder: string; device: string | null };
+    vad: { end_of_speech_ms: number; padding_ms: number; min_speech_ms: number; max_utterance_ms: number };
+    stt: { engine: "pocketsphinx" | "command"; model_dir: string; dictionary: string; command: string[]; timeout_ms: number };
+    tts: { enabled: boolean; voice: string | null; rate: number };
+    speaker: { command: string; device: string | null };
+  };
+  /** A screen for display.play steps (drivers/display). */
+  display: { mode: "kiosk" | "mpv" | null; name: string | null; inputs: string[]; prio: number; ack_timeout_ms: number; command: string };
+  /** A media member's catalog (agent/media/). */
+  media: { catalog: string | null; prio: number };
   shutdown_timeout_ms: number;
 }
 

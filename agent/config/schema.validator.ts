@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 // ajv standalone code loads its runtime helpers with require().
 const require = createRequire(import.meta.url);
 const v_config = validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"directory":{"title":"Subnet directory","description":"What this node announces (its manifest), how often it sends heartbeats, and, on a hub, when it counts a node offline.","type":"object","additionalProperties":false,"default":{},"properties":{"heartbeat_ms":{"title":"Heartbeat interval","description":"How often the node sends telemetry.heartbeat (load, cpu, mem, temp, battery, rtt, probe results) and pings its hub for the round trip.","type":"integer","minimum":100,"maximum":3600000,"default":5000},"ttl_ms":{"title":"Offline after","description":"Hub: a node not heard from for this long is marked offline. null: 3 heartbeat intervals.","type":["integer","null"],"minimum":100,"maximum":86400000,"default":null},"snapshot_ms":{"title":"Snapshot interval","description":"Hub: besides on every change (at most once a second), the directory snapshot is broadcast to members this often.","type":"integer","minimum":1000,"maximum":3600000,"default":30000},"kind":{"title":"Node kind","description":"What this node is in the manifest. null: the role (hub or member).","enum":["hub","member","browser",null],"default":null},"prio_base":{"title":"Base priority","description":"The node's base priority in the resolver's score (w_base · prio_base).","type":"number","default":0},"tags":{"title":"Tags","description":"Free labels announced with the manifest: room, owner, mains-powered.","type":"array","items":{"type":"string","minLength":1,"maxLength":64},"maxItems":64,"default":[]},"capabilities":{"title":"Capabilities","description":"Capabilities this node declares beyond its drivers', with their formats and probes.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"title":"Capability id","description":"capability://<family>.<verb>, e.g. capability://display.play.","type":"string","pattern":"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},"prio":{"title":"Priority","description":"How good this node is at it (w_prio · prio in the resolver's score).","type":"number","default":50},"cost":{"title":"Cost","description":"What using it here costs (energy, money, wear).","type":"number","minimum":0,"default":0},"inputs":{"title":"Input formats","description":"Formats it accepts (video/mp4, text/plain).","type":"array","items":{"type":"string","minLength":1},"default":[]},"outputs":{"title":"Output formats","description":"Formats it produces.","type":"array","items":{"type":"string","minLength":1},"default":[]},"probe":{"title":"Probe","description":"How to check it still works: {kind: http, url, timeout_ms?}, {kind: command, argv: [...], timeout_ms?} or {kind: internal, check}. A failing probe reports the capability down in the next heartbeat.","type":"object"},"tool":{"title":"Skill tool","description":"\"<skill>:<tool>\" of a skill on this node that runs a plan step needing this capability (POST /exec): the step's arguments in, its result as the step's outputs. Without it, the capability is only announced (a driver may run it).","type":"string","pattern":"^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_]{0,63}$"}}},"default":[]},"metered_network":{"title":"Metered network","description":"Whether this node's network is metered (mobile data): the resolver avoids heavy traffic over it. null: unknown.","type":["boolean","null"],"default":null},"sys_root":{"title":"sysfs root","description":"Where thermal zones and power supplies are read (class/thermal, class/power_supply). A test points it at a fake tree.","type":"string","minLength":1,"default":"/sys"},"proc_root":{"title":"procfs root","description":"Where CPU and memory counters are read (stat, meminfo).","type":"string","minLength":1,"default":"/proc"},"base_url":{"title":"Announced API URL","description":"The URL other nodes reach this node's HTTP API at, announced with the manifest. null: none announced.","type":["string","null"],"pattern":"^https?://","default":null}}},"scenarios":{"title":"Scenario runtime","description":"Scenarios (YAML files, docs/scenarios.md), their triggers and schedules, and how many runs execute at once. Runs, the step journal and schedules are kept in <data_dir>/scenarios.db.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Run scenarios","description":"false: no scenario runtime on this node (the /api/scenario routes answer 404).","type":"boolean","default":true},"dirs":{"title":"Scenario directories","description":"Directories whose *.yaml / *.yml files are loaded at start (not recursive; fragments for include: may live in subdirectories). Relative paths are relative to the working directory. null: <data_dir>/scenarios.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"max_concurrent_per_node":{"title":"Runs at once","description":"Runs executing at the same time on this node; more wait in the queue, HIGH before NORM before LOW.","type":"integer","minimum":1,"maximum":64,"default":4},"runs_kept":{"title":"Runs kept per scenario","description":"Finished runs (with their step journal) kept per scenario; older ones are pruned at start and hourly.","type":"integer","minimum":1,"maximum":100000,"default":200}}},"resolver":{"title":"Resolver","description":"How the hub binds each step of a plan to a node (score = w_prio·cap.prio + w_base·prio_base − w_load·load − w_rtt·rtt − w_cost·cost + w_policy·policy_fit + w_addressed·addressed), the leases and exec tokens it signs, and when it re-plans.","type":"object","additionalProperties":false,"default":{},"properties":{"weights":{"title":"Score weights","description":"The weights of the seed's score formula. prio and prio_base are 0–100, load is the 1-minute load per core, rtt in milliseconds, cost as the manifest declares it, policy_fit from −1 to 1.","type":"object","additionalProperties":false,"default":{},"properties":{"prio":{"title":"w_prio","description":"Weight of the capability's prio.","type":"number","minimum":0,"maximum":10000,"default":1},"base":{"title":"w_base","description":"Weight of the node's prio_base.","type":"number","minimum":0,"maximum":10000,"default":0.5},"load":{"title":"w_load","description":"Penalty per unit of load per core.","type":"number","minimum":0,"maximum":10000,"default":30},"rtt":{"title":"w_rtt","description":"Penalty per millisecond of round trip to the nodes bound to adjacent steps.","type":"number","minimum":0,"maximum":10000,"default":0.2},"cost":{"title":"w_cost","description":"Penalty per unit of the capability's cost.","type":"number","minimum":0,"maximum":10000,"default":5},"policy":{"title":"w_policy","description":"Weight of policy_fit (low-latency, private, low-cost, data_residency).","type":"number","minimum":0,"maximum":10000,"default":20},"addressed":{"title":"w_addressed","description":"Bonus when the node hosts the addressed skill.","type":"number","minimum":0,"maximum":1000000,"default":1000}}},"routing":{"title":"Routing rules file","description":"A routing DSL file (routing.prefer / forbid / overrides, defaults.policies, defaults.data_residency; abi/routing.schema.json) applied to every plan. null: none.","type":["string","null"],"minLength":1,"default":null},"token_ttl_ms":{"title":"Exec token lifetime","description":"How long an exec_token signed for a bound step stays valid.","type":"integer","minimum":1000,"maximum":86400000,"default":60000},"startup_sla_ms":{"title":"Step start-up SLA","description":"A step whose node has not acknowledged its command within this time is re-planned to the next candidate.","type":"integer","minimum":100,"maximum":600000,"default":3000}}},"io":{"title":"IO router","description":"Where ui.notify and ui.say go: rules in route_rules.yaml (upstream AdaOS format, `match` honoured).","type":"object","additionalProperties":false,"default":{},"properties":{"route_rules":{"title":"Route rules file","description":"The route_rules.yaml to read. null: <data_dir>/route_rules.yaml when it exists, else everything to this node's console and TTS.","type":["string","null"],"minLength":1,"default":null}}},"skills":{"title":"Skills","description":"Skills this node hosts for POST /api/tools/call (each a folder with skill.yaml), and how long a proxied call may take.","type":"object","additionalProperties":false,"default":{},"properties":{"dirs":{"title":"Skill directories","description":"Directories whose subfolders are skills (each with a skill.yaml). null: <data_dir>/skills.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"call_timeout_ms":{"title":"Tool call timeout","description":"Default bound of a tool call (local or proxied to a member) when the request gives none.","type":"integer","minimum":100,"maximum":600000,"default":10000}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"adaos-edge.agent-config.v1","title":"adaos-edge agent.yaml","description":"Configuration of one adaos-edge node. Every key can be overridden by an ADAOS_EDGE_<PATH> environment variable (path upper-cased, '.' as '_', e.g. ADAOS_EDGE_API_PORT), and some by flags of `adaos-edge run`, which win over both.","type":"object","additionalProperties":false,"properties":{"role":{"title":"Role","description":"hub: the local centre of a subnet (broker, directory, resolver, uplink to the root). member: a device that joins a hub.","enum":["hub","member"],"default":"hub"},"node_id":{"title":"Node id","description":"Stable id of this node in the subnet (lower-case letters, digits, '-' and '_'). null: derived from the host name.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"data_dir":{"title":"Data directory","description":"Where the node keeps its state (SQLite files, generated API token). Relative paths are resolved against the working directory.","type":"string","minLength":1,"default":"./var"},"tenant":{"title":"Tenant","description":"Tenant written into envelopes this node creates.","type":"string","minLength":1,"maxLength":64,"default":"default"},"token":{"title":"API and subnet token","description":"Shared secret for the HTTP API (header X-AdaOS-Token or Authorization: Bearer). null: a random token is generated once and kept in <data_dir>/api.token (mode 0600). Prefer ADAOS_EDGE_TOKEN over writing it here.","type":["string","null"],"minLength":16,"maxLength":256,"default":null},"api":{"title":"HTTP API","description":"The node's HTTP API: health, metrics, events.","type":"object","additionalProperties":false,"default":{},"properties":{"host":{"title":"Listen address","description":"Address the API listens on. 127.0.0.1 keeps it local; 0.0.0.0 exposes it to the subnet.","type":"string","minLength":1,"default":"127.0.0.1"},"port":{"title":"Listen port","description":"TCP port of the API. null: 8777 on a hub, 8778 on a member. 0 picks a free port (printed at start).","type":["integer","null"],"minimum":0,"maximum":65535,"default":null},"max_body_bytes":{"title":"Largest request body","description":"Request bodies above this size are refused with 413.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576},"sse_heartbeat_ms":{"title":"Event stream keep-alive","description":"Interval of comment lines on /api/events/stream so proxies and clients see the stream is alive.","type":"integer","minimum":1000,"maximum":300000,"default":15000}}},"bus":{"title":"In-process bus","description":"Limits of the in-process event bus.","type":"object","additionalProperties":false,"default":{},"properties":{"dedup_window":{"title":"Dedup window","description":"How many recent envelope ids are remembered; an envelope whose id is among them is dropped as a duplicate.","type":"integer","minimum":0,"maximum":10000000,"default":100000},"max_pending":{"title":"Pending per subscriber","description":"How far one subscriber may fall behind before new envelopes for it are dropped and reported.","type":"integer","minimum":1,"maximum":10000000,"default":10000},"request_timeout_ms":{"title":"Request timeout","description":"Default time a request waits for its reply.","type":"integer","minimum":1,"maximum":3600000,"default":5000}}},"log":{"title":"Logging","description":"NDJSON log lines on stdout.","type":"object","additionalProperties":false,"default":{},"properties":{"level":{"title":"Level","description":"Least severe level written.","enum":["fatal","error","warn","info","debug","trace","silent"],"default":"info"}}},"nats":{"title":"Hub NATS server","description":"The nats-server a hub runs for its members (and as a leafnode of the root). The agent writes its config under <data_dir>/nats and supervises the process; when the binary is missing or refuses the config, the hub serves members over MQTT only. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Client port","description":"TCP port members connect to over NATS (flag --nats-port).","type":"integer","minimum":1,"maximum":65535,"default":4222},"host":{"title":"Client listen address","description":"Address the client port listens on. 0.0.0.0 serves the subnet; 127.0.0.1 keeps NATS local to the hub.","type":"string","minLength":1,"default":"0.0.0.0"},"server_bin":{"title":"nats-server binary","description":"Path or name (looked up on PATH, then /usr/sbin, /usr/local/sbin, /usr/local/bin) of the nats-server binary. null or \"\": do not run one (MQTT only).","type":["string","null"],"default":"nats-server"},"leaf":{"title":"Leafnode of the root","description":"Connect the hub's nats-server to the root as a leafnode when root.leaf_urls is set. false: it runs stand-alone and the hub reaches the root over root.urls.","type":"boolean","default":true},"monitor_port":{"title":"Monitoring port","description":"HTTP monitoring port of the hub's nats-server, always on 127.0.0.1; the agent polls /healthz on it for readiness.","type":"integer","minimum":1,"maximum":65535,"default":8222},"max_payload":{"title":"Largest message","description":"Largest message the hub's nats-server accepts, in bytes; larger publishes are refused by the server.","type":"integer","minimum":1024,"maximum":67108864,"default":1048576}}},"root":{"title":"Root","description":"The root: a NATS cluster with JetStream (see `adaos-edge root config`). A hub reaches it through its nats-server's leafnode (root.leaf_urls) or with a direct client link (root.urls).","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Client URLs","description":"Client URLs of the root's servers, nats://H:4222 (flag --root, comma list; ADAOS_EDGE_ROOT_URLS). Used for a direct link when there is no local leafnode, and for the JetStream API.","type":"array","items":{"type":"string","pattern":"^(nats|tls)://\\S+$"},"default":[]},"leaf_urls":{"title":"Leafnode URLs","description":"Leafnode URLs of the root's servers, nats-leaf://H:7422 (flag --root-leaf, comma list; ADAOS_EDGE_ROOT_LEAF_URLS). Empty: the hub's nats-server is not a leafnode.","type":"array","items":{"type":"string","pattern":"^(nats-leaf|nats|tls|ws|wss)://\\S+$"},"default":[]},"jetstream_domain":{"title":"JetStream domain","description":"JetStream domain of the root cluster; the hub's own JetStream domain is its node id.","type":"string","pattern":"^[A-Za-z0-9_-]{1,64}$","default":"root"},"user":{"title":"Hub user at the root","description":"User this hub authenticates as at the root (leafnode and client links). null: none (a root without authorization).","type":["string","null"],"minLength":1,"default":null},"password":{"title":"Hub password at the root","description":"Password of root.user. Prefer ADAOS_EDGE_ROOT_PASSWORD over writing it here.","type":["string","null"],"minLength":1,"default":null}}},"mqtt":{"title":"Hub MQTT broker","description":"The MQTT broker a hub embeds for members and third-party devices. Ignored on a member.","type":"object","additionalProperties":false,"default":{},"properties":{"port":{"title":"Listen port","description":"TCP port of the MQTT broker (flag --mqtt-port). 0 picks a free port.","type":"integer","minimum":0,"maximum":65535,"default":1883},"host":{"title":"Listen address","description":"Address the MQTT broker listens on.","type":"string","minLength":1,"default":"0.0.0.0"}}},"hub":{"title":"The hub a member joins","description":"Where a member reaches its hub and how it logs in. Ignored on a hub.","type":"object","additionalProperties":false,"default":{},"properties":{"urls":{"title":"Hub URLs","description":"Links to try in order: NATS first, MQTT as the fallback, e.g. nats://hub.local:4222,mqtt://hub.local:1883 (flag --hub, env ADAOS_EDGE_HUB_URLS as a comma list). Empty: the member runs alone.","type":"array","items":{"type":"string","pattern":"^(nats|mqtt)://[^\\s]+$"},"maxItems":8,"default":[]},"id":{"title":"Hub id","description":"Node id of the hub this member joins. A member sends its hub commands and requests (headers.target = this id or \"hub\") on ada.hub.<id>.req.<event_name>, the only hub subject the hub's brokers let it publish on, and hears only this hub's broadcasts. null: it sends the hub no commands and hears any hub's broadcasts.","type":["string","null"],"pattern":"^[a-z0-9][a-z0-9_-]{0,62}$","default":null},"password":{"title":"Member password","description":"This member's secret from `adaos-edge nodes add <id>` on the hub (username = node_id). null: log in with the shared subnet token (ADAOS_EDGE_TOKEN). Prefer ADAOS_EDGE_HUB_PASSWORD over writing it here.","type":["string","null"],"minLength":8,"maxLength":256,"default":null}}},"outbox":{"title":"Outbox (store-and-forward)","description":"Envelopes that leave this node for the root (hub) or the hub (member) are written to <data_dir>/outbox.db first and deleted only once the far side acknowledged them. Bounded: overflow and expiry move envelopes to the dead-letter queue with a reason, never silently away.","type":"object","additionalProperties":false,"default":{},"properties":{"uplink":{"title":"Uplink events","description":"Event-name patterns (`*` one token, `>` the rest) a hub relays to the root's uplink stream, its own and its members'. Members always relay their events to the hub through their outbox.","type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$"},"default":["telemetry.>","system.>","scenario.completed"]},"max_rows":{"title":"Most entries","description":"Most envelopes kept waiting; beyond it the lowest priority, oldest first, move to the dead-letter queue as `overflow`.","type":"integer","minimum":1,"maximum":100000000,"default":1000000},"max_bytes":{"title":"Most bytes","description":"Most bytes of envelope data kept waiting (default 256 MiB); same overflow rule.","type":"integer","minimum":1024,"maximum":68719476736,"default":268435456},"ttl_s":{"title":"Time to live","description":"Seconds an envelope may wait; older ones move to the dead-letter queue as `expired`. The root stream's duplicate window must cover it (`adaos-edge root config` writes it so).","type":"integer","minimum":1,"maximum":2592000,"default":7200},"batch":{"title":"Batch size","description":"Envelopes sent per batch (pipelined, then all acknowledgements awaited).","type":"integer","minimum":1,"maximum":10000,"default":256},"retry_base_ms":{"title":"First retry ceiling","description":"Ceiling of the first retry delay; later ones double (full jitter) up to retry_cap_ms.","type":"integer","minimum":1,"maximum":60000,"default":500},"retry_cap_ms":{"title":"Retry cap","description":"Longest delay between retries.","type":"integer","minimum":1,"maximum":3600000,"default":30000},"probe_interval_ms":{"title":"Return probe","description":"While backing off, how often to check cheaply whether the far side is back, so the drain resumes within moments of its return.","type":"integer","minimum":10,"maximum":60000,"default":250},"dlq_max_rows":{"title":"Dead letters kept","description":"Most dead letters kept; beyond it the oldest are deleted, logged and counted.","type":"integer","minimum":1,"maximum":100000000,"default":100000}}},"inbox":{"title":"Inbox (dedup of received envelopes)","description":"Ids (or idempotency keys) of commands and events already processed, persisted in <data_dir>/outbox.db, so a redelivery is acknowledged and dropped.","type":"object","additionalProperties":false,"default":{},"properties":{"window":{"title":"Window","description":"How many processed ids are remembered.","type":"integer","minimum":100,"maximum":100000000,"default":100000},"max_attempts":{"title":"Attempts before dead letter","description":"How many times a handler may fail on one delivered command before it moves to the dead-letter queue as `poison`.","type":"integer","minimum":1,"maximum":1000,"default":5}}},"directory":{"title":"Subnet directory","description":"What this node announces (its manifest), how often it sends heartbeats, and, on a hub, when it counts a node offline.","type":"object","additionalProperties":false,"default":{},"properties":{"heartbeat_ms":{"title":"Heartbeat interval","description":"How often the node sends telemetry.heartbeat (load, cpu, mem, temp, battery, rtt, probe results) and pings its hub for the round trip.","type":"integer","minimum":100,"maximum":3600000,"default":5000},"ttl_ms":{"title":"Offline after","description":"Hub: a node not heard from for this long is marked offline. null: 3 heartbeat intervals.","type":["integer","null"],"minimum":100,"maximum":86400000,"default":null},"snapshot_ms":{"title":"Snapshot interval","description":"Hub: besides on every change (at most once a second), the directory snapshot is broadcast to members this often.","type":"integer","minimum":1000,"maximum":3600000,"default":30000},"kind":{"title":"Node kind","description":"What this node is in the manifest. null: the role (hub or member).","enum":["hub","member","browser",null],"default":null},"prio_base":{"title":"Base priority","description":"The node's base priority in the resolver's score (w_base · prio_base).","type":"number","default":0},"tags":{"title":"Tags","description":"Free labels announced with the manifest: room, owner, mains-powered.","type":"array","items":{"type":"string","minLength":1,"maxLength":64},"maxItems":64,"default":[]},"capabilities":{"title":"Capabilities","description":"Capabilities this node declares beyond its drivers', with their formats and probes.","type":"array","maxItems":256,"items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"title":"Capability id","description":"capability://<family>.<verb>, e.g. capability://display.play.","type":"string","pattern":"^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$"},"prio":{"title":"Priority","description":"How good this node is at it (w_prio · prio in the resolver's score).","type":"number","default":50},"cost":{"title":"Cost","description":"What using it here costs (energy, money, wear).","type":"number","minimum":0,"default":0},"inputs":{"title":"Input formats","description":"Formats it accepts (video/mp4, text/plain).","type":"array","items":{"type":"string","minLength":1},"default":[]},"outputs":{"title":"Output formats","description":"Formats it produces.","type":"array","items":{"type":"string","minLength":1},"default":[]},"probe":{"title":"Probe","description":"How to check it still works: {kind: http, url, timeout_ms?}, {kind: command, argv: [...], timeout_ms?} or {kind: internal, check}. A failing probe reports the capability down in the next heartbeat.","type":"object"},"tool":{"title":"Skill tool","description":"\"<skill>:<tool>\" of a skill on this node that runs a plan step needing this capability (POST /exec): the step's arguments in, its result as the step's outputs. Without it, the capability is only announced (a driver may run it).","type":"string","pattern":"^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_]{0,63}$"}}},"default":[]},"metered_network":{"title":"Metered network","description":"Whether this node's network is metered (mobile data): the resolver avoids heavy traffic over it. null: unknown.","type":["boolean","null"],"default":null},"sys_root":{"title":"sysfs root","description":"Where thermal zones and power supplies are read (class/thermal, class/power_supply). A test points it at a fake tree.","type":"string","minLength":1,"default":"/sys"},"proc_root":{"title":"procfs root","description":"Where CPU and memory counters are read (stat, meminfo).","type":"string","minLength":1,"default":"/proc"},"base_url":{"title":"Announced API URL","description":"The URL other nodes reach this node's HTTP API at, announced with the manifest. null: none announced.","type":["string","null"],"pattern":"^https?://","default":null}}},"scenarios":{"title":"Scenario runtime","description":"Scenarios (YAML files, docs/scenarios.md), their triggers and schedules, and how many runs execute at once. Runs, the step journal and schedules are kept in <data_dir>/scenarios.db.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Run scenarios","description":"false: no scenario runtime on this node (the /api/scenario routes answer 404).","type":"boolean","default":true},"dirs":{"title":"Scenario directories","description":"Directories whose *.yaml / *.yml files are loaded at start (not recursive; fragments for include: may live in subdirectories). Relative paths are relative to the working directory. null: <data_dir>/scenarios.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"max_concurrent_per_node":{"title":"Runs at once","description":"Runs executing at the same time on this node; more wait in the queue, HIGH before NORM before LOW.","type":"integer","minimum":1,"maximum":64,"default":4},"runs_kept":{"title":"Runs kept per scenario","description":"Finished runs (with their step journal) kept per scenario; older ones are pruned at start and hourly.","type":"integer","minimum":1,"maximum":100000,"default":200}}},"resolver":{"title":"Resolver","description":"How the hub binds each step of a plan to a node (score = w_prio·cap.prio + w_base·prio_base − w_load·load − w_rtt·rtt − w_cost·cost + w_policy·policy_fit + w_addressed·addressed), the leases and exec tokens it signs, and when it re-plans.","type":"object","additionalProperties":false,"default":{},"properties":{"weights":{"title":"Score weights","description":"The weights of the seed's score formula. prio and prio_base are 0–100, load is the 1-minute load per core, rtt in milliseconds, cost as the manifest declares it, policy_fit from −1 to 1.","type":"object","additionalProperties":false,"default":{},"properties":{"prio":{"title":"w_prio","description":"Weight of the capability's prio.","type":"number","minimum":0,"maximum":10000,"default":1},"base":{"title":"w_base","description":"Weight of the node's prio_base.","type":"number","minimum":0,"maximum":10000,"default":0.5},"load":{"title":"w_load","description":"Penalty per unit of load per core.","type":"number","minimum":0,"maximum":10000,"default":30},"rtt":{"title":"w_rtt","description":"Penalty per millisecond of round trip to the nodes bound to adjacent steps.","type":"number","minimum":0,"maximum":10000,"default":0.2},"cost":{"title":"w_cost","description":"Penalty per unit of the capability's cost.","type":"number","minimum":0,"maximum":10000,"default":5},"policy":{"title":"w_policy","description":"Weight of policy_fit (low-latency, private, low-cost, data_residency).","type":"number","minimum":0,"maximum":10000,"default":20},"addressed":{"title":"w_addressed","description":"Bonus when the node hosts the addressed skill.","type":"number","minimum":0,"maximum":1000000,"default":1000}}},"routing":{"title":"Routing rules file","description":"A routing DSL file (routing.prefer / forbid / overrides, defaults.policies, defaults.data_residency; abi/routing.schema.json) applied to every plan. null: none.","type":["string","null"],"minLength":1,"default":null},"token_ttl_ms":{"title":"Exec token lifetime","description":"How long an exec_token signed for a bound step stays valid.","type":"integer","minimum":1000,"maximum":86400000,"default":60000},"startup_sla_ms":{"title":"Step start-up SLA","description":"A step whose node has not acknowledged its command within this time is re-planned to the next candidate.","type":"integer","minimum":100,"maximum":600000,"default":3000}}},"io":{"title":"IO router","description":"Where ui.notify and ui.say go: rules in route_rules.yaml (upstream AdaOS format, `match` honoured).","type":"object","additionalProperties":false,"default":{},"properties":{"route_rules":{"title":"Route rules file","description":"The route_rules.yaml to read. null: <data_dir>/route_rules.yaml when it exists, else everything to this node's console and TTS.","type":["string","null"],"minLength":1,"default":null}}},"skills":{"title":"Skills","description":"Skills this node hosts for POST /api/tools/call (each a folder with skill.yaml), and how long a proxied call may take.","type":"object","additionalProperties":false,"default":{},"properties":{"dirs":{"title":"Skill directories","description":"Directories whose subfolders are skills (each with a skill.yaml). null: <data_dir>/skills.","type":["array","null"],"items":{"type":"string","minLength":1},"maxItems":32,"default":null},"call_timeout_ms":{"title":"Tool call timeout","description":"Default bound of a tool call (local or proxied to a member) when the request gives none.","type":"integer","minimum":100,"maximum":600000,"default":10000}}},"voice":{"title":"Voice","description":"The microphone pipeline (mic → VAD → offline STT → voice.input → intent → plan) and text-to-speech for ui.say.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Listen","description":"Start the microphone pipeline on this node (a hub with a microphone). Off: no recorder is started.","type":"boolean","default":false},"lang":{"title":"Language","description":"Language of the speech recogniser and of intents from voice (BCP 47, e.g. en).","type":"string","pattern":"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$","default":"en"},"intents":{"title":"Intent rules file","description":"The intent rules (abi/intent-rules.schema.json) for /api/intent/recognize, the speech grammar and voice commands. null: <data_dir>/intents.yaml when it exists, else none.","type":["string","null"],"minLength":1,"default":null},"guard":{"title":"Guard","description":"What must happen before speech can start a plan: push_to_talk (voice.listen event or POST /api/voice/listen opens a window), or none (every utterance counts; out-of-grammar speech is forced onto a command — not recommended).","type":"string","enum":["push_to_talk","none"],"default":"push_to_talk"},"listen_window_ms":{"title":"Listening window","description":"How long a push-to-talk opens the microphone for commands.","type":"integer","minimum":1000,"maximum":600000,"default":8000},"mic":{"title":"Microphone","description":"The recorder node-record-lpcm16 runs (16 kHz mono s16le).","type":"object","additionalProperties":false,"default":{},"properties":{"recorder":{"title":"Recorder","description":"arecord, sox, rec, or the path of a program that behaves like arecord.","type":"string","minLength":1,"default":"arecord"},"device":{"title":"Device","description":"ALSA capture device (e.g. plughw:1,0). null: the default.","type":["string","null"],"minLength":1,"default":null}}},"vad":{"title":"Voice activity detection","description":"How speech is cut into utterances.","type":"object","additionalProperties":false,"default":{},"properties":{"end_of_speech_ms":{"title":"End of speech","description":"Silence after speech that ends an utterance.","type":"integer","minimum":100,"maximum":5000,"default":600},"padding_ms":{"title":"Padding","description":"Audio kept before and after the speech.","type":"integer","minimum":0,"maximum":2000,"default":300},"min_speech_ms":{"title":"Shortest speech","description":"Shorter bursts are noise and dropped.","type":"integer","minimum":30,"maximum":5000,"default":200},"max_utterance_ms":{"title":"Longest utterance","description":"An utterance is cut here.","type":"integer","minimum":1000,"maximum":60000,"default":10000}}},"stt":{"title":"Speech recognition","description":"The offline STT engine.","type":"object","additionalProperties":false,"default":{},"properties":{"engine":{"title":"Engine","description":"pocketsphinx (Debian pocketsphinx + pocketsphinx-en-us, with a grammar generated from the intent rules) or command (your own engine).","type":"string","enum":["pocketsphinx","command"],"default":"pocketsphinx"},"model_dir":{"title":"Model","description":"pocketsphinx acoustic model directory.","type":"string","minLength":1,"default":"/usr/share/pocketsphinx/model/en-us/en-us"},"dictionary":{"title":"Dictionary","description":"Pronunciation dictionary the grammar's words are looked up in.","type":"string","minLength":1,"default":"/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"},"command":{"title":"Command","description":"engine command: argv of a program that gets a 16 kHz mono WAV (on stdin, or as the file named by a {wav} argument) and prints the text.","type":"array","items":{"type":"string","minLength":1},"maxItems":64,"default":[]},"timeout_ms":{"title":"Timeout","description":"Longest recognition of one utterance.","type":"integer","minimum":100,"maximum":120000,"default":10000}}},"tts":{"title":"Text-to-speech","description":"ui.say and POST /api/say through espeak-ng and the speaker.","type":"object","additionalProperties":false,"default":{},"properties":{"enabled":{"title":"Speak","description":"Speak ui.say with espeak-ng and aplay. Off: phrases are only logged.","type":"boolean","default":false},"voice":{"title":"Voice","description":"espeak-ng voice. null: from the phrase's lang, else en-us.","type":["string","null"],"minLength":1,"default":null},"rate":{"title":"Rate","description":"Words per minute.","type":"integer","minimum":80,"maximum":450,"default":160}}},"speaker":{"title":"Speaker","description":"The ALSA player.","type":"object","additionalProperties":false,"default":{},"properties":{"command":{"title":"Player","description":"aplay, or the path of a program that behaves like it.","type":"string","minLength":1,"default":"aplay"},"device":{"title":"Device","description":"ALSA playback device (e.g. plughw:0,0, null). null: the default.","type":["string","null"],"minLength":1,"default":null}}}}},"display":{"title":"Display","description":"A screen on this node for display.play steps (a TV member).","type":"object","additionalProperties":false,"default":{},"properties":{"mode":{"title":"Mode","description":"kiosk: a browser on the TV shows GET /display of this node's API; mpv: a player process; null: no display.","type":["string","null"],"enum":["kiosk","mpv",null],"default":null},"name":{"title":"Name","description":"What people call this screen (\"Living-room TV\"), used in notices. null: the node id.","type":["string","null"],"minLength":1,"maxLength":64,"default":null},"inputs":{"title":"Formats","description":"Formats the screen can show (the resolver matches them to the stream's).","type":"array","items":{"type":"string","minLength":1},"maxItems":16,"default":["webm","mp4"]},"prio":{"title":"Priority","description":"How good this screen is (w_prio · prio).","type":"number","default":80},"ack_timeout_ms":{"title":"Ack timeout","description":"How long display.play waits for the screen to say it is playing.","type":"integer","minimum":500,"maximum":120000,"default":8000},"command":{"title":"Player","description":"mpv mode: the player program.","type":"string","minLength":1,"default":"mpv"}}},"media":{"title":"Media","description":"A media member: media.search over a local catalog and media.playback serving its files over HTTP (GET /media/<id>).","type":"object","additionalProperties":false,"default":{},"properties":{"catalog":{"title":"Catalog","description":"The catalog file (YAML or JSON: items with id, title, file, poster, aliases). null: no media capabilities.","type":["string","null"],"minLength":1,"default":null},"prio":{"title":"Priority","description":"The capabilities' prio.","type":"number","default":80}}},"shutdown_timeout_ms":{"title":"Shutdown deadline","description":"On SIGTERM/SIGINT components stop in reverse order; past this deadline the process exits anyway with status 1.","type":"integer","minimum":100,"maximum":60000,"default":5000}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern4 = new RegExp("^[a-z0-9][a-z0-9_-]{0,62}$", "u");
@@ -19,6 +19,7 @@ const pattern10 = new RegExp("^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$", "u");
 const pattern11 = new RegExp("^capability://[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)+$", "u");
 const pattern12 = new RegExp("^[a-z][a-z0-9_-]{0,63}:[a-z][a-z0-9_]{0,63}$", "u");
 const pattern13 = new RegExp("^https?://", "u");
+const pattern14 = new RegExp("^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="adaos-edge.agent-config.v1" */;
@@ -88,6 +89,15 @@ data.io = {};
 }
 if(data.skills === undefined){
 data.skills = {};
+}
+if(data.voice === undefined){
+data.voice = {};
+}
+if(data.display === undefined){
+data.display = {};
+}
+if(data.media === undefined){
+data.media = {};
 }
 if(data.shutdown_timeout_ms === undefined){
 data.shutdown_timeout_ms = 5000;
@@ -2904,9 +2914,41 @@ vErrors.push(err225);
 }
 errors++;
 }
-let data100 = data.shutdown_timeout_ms;
-if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
-const err226 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data100 = data.voice;
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+if(data100.enabled === undefined){
+data100.enabled = false;
+}
+if(data100.lang === undefined){
+data100.lang = "en";
+}
+if(data100.intents === undefined){
+data100.intents = null;
+}
+if(data100.guard === undefined){
+data100.guard = "push_to_talk";
+}
+if(data100.listen_window_ms === undefined){
+data100.listen_window_ms = 8000;
+}
+if(data100.mic === undefined){
+data100.mic = {};
+}
+if(data100.vad === undefined){
+data100.vad = {};
+}
+if(data100.stt === undefined){
+data100.stt = {};
+}
+if(data100.tts === undefined){
+data100.tts = {};
+}
+if(data100.speaker === undefined){
+data100.speaker = {};
+}
+for(const key17 in data100){
+if(!(func1.call(schema31.properties.voice.properties, key17))){
+const err226 = {instancePath:instancePath+"/voice",schemaPath:"#/properties/voice/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2915,9 +2957,9 @@ vErrors.push(err226);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 60000 || isNaN(data100)){
-const err227 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+}
+if(typeof data100.enabled !== "boolean"){
+const err227 = {instancePath:instancePath+"/voice/enabled",schemaPath:"#/properties/voice/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2926,8 +2968,10 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(data100 < 100 || isNaN(data100)){
-const err228 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+let data102 = data100.lang;
+if(typeof data102 === "string"){
+if(!pattern14.test(data102)){
+const err228 = {instancePath:instancePath+"/voice/lang",schemaPath:"#/properties/voice/properties/lang/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},message:"must match pattern \""+"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"+"\""};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2937,14 +2981,1035 @@ vErrors.push(err228);
 errors++;
 }
 }
-}
 else {
-const err229 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err229 = {instancePath:instancePath+"/voice/lang",schemaPath:"#/properties/voice/properties/lang/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err229];
 }
 else {
 vErrors.push(err229);
+}
+errors++;
+}
+let data103 = data100.intents;
+if((typeof data103 !== "string") && (data103 !== null)){
+const err230 = {instancePath:instancePath+"/voice/intents",schemaPath:"#/properties/voice/properties/intents/type",keyword:"type",params:{type: schema31.properties.voice.properties.intents.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+if(typeof data103 === "string"){
+if(func2(data103) < 1){
+const err231 = {instancePath:instancePath+"/voice/intents",schemaPath:"#/properties/voice/properties/intents/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+let data104 = data100.guard;
+if(typeof data104 !== "string"){
+const err232 = {instancePath:instancePath+"/voice/guard",schemaPath:"#/properties/voice/properties/guard/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+if(!((data104 === "push_to_talk") || (data104 === "none"))){
+const err233 = {instancePath:instancePath+"/voice/guard",schemaPath:"#/properties/voice/properties/guard/enum",keyword:"enum",params:{allowedValues: schema31.properties.voice.properties.guard.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+let data105 = data100.listen_window_ms;
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
+const err234 = {instancePath:instancePath+"/voice/listen_window_ms",schemaPath:"#/properties/voice/properties/listen_window_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 > 600000 || isNaN(data105)){
+const err235 = {instancePath:instancePath+"/voice/listen_window_ms",schemaPath:"#/properties/voice/properties/listen_window_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+if(data105 < 1000 || isNaN(data105)){
+const err236 = {instancePath:instancePath+"/voice/listen_window_ms",schemaPath:"#/properties/voice/properties/listen_window_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+}
+let data106 = data100.mic;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+if(data106.recorder === undefined){
+data106.recorder = "arecord";
+}
+if(data106.device === undefined){
+data106.device = null;
+}
+for(const key18 in data106){
+if(!((key18 === "recorder") || (key18 === "device"))){
+const err237 = {instancePath:instancePath+"/voice/mic",schemaPath:"#/properties/voice/properties/mic/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+let data107 = data106.recorder;
+if(typeof data107 === "string"){
+if(func2(data107) < 1){
+const err238 = {instancePath:instancePath+"/voice/mic/recorder",schemaPath:"#/properties/voice/properties/mic/properties/recorder/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/voice/mic/recorder",schemaPath:"#/properties/voice/properties/mic/properties/recorder/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+let data108 = data106.device;
+if((typeof data108 !== "string") && (data108 !== null)){
+const err240 = {instancePath:instancePath+"/voice/mic/device",schemaPath:"#/properties/voice/properties/mic/properties/device/type",keyword:"type",params:{type: schema31.properties.voice.properties.mic.properties.device.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+if(typeof data108 === "string"){
+if(func2(data108) < 1){
+const err241 = {instancePath:instancePath+"/voice/mic/device",schemaPath:"#/properties/voice/properties/mic/properties/device/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+}
+else {
+const err242 = {instancePath:instancePath+"/voice/mic",schemaPath:"#/properties/voice/properties/mic/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+let data109 = data100.vad;
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+if(data109.end_of_speech_ms === undefined){
+data109.end_of_speech_ms = 600;
+}
+if(data109.padding_ms === undefined){
+data109.padding_ms = 300;
+}
+if(data109.min_speech_ms === undefined){
+data109.min_speech_ms = 200;
+}
+if(data109.max_utterance_ms === undefined){
+data109.max_utterance_ms = 10000;
+}
+for(const key19 in data109){
+if(!((((key19 === "end_of_speech_ms") || (key19 === "padding_ms")) || (key19 === "min_speech_ms")) || (key19 === "max_utterance_ms"))){
+const err243 = {instancePath:instancePath+"/voice/vad",schemaPath:"#/properties/voice/properties/vad/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+let data110 = data109.end_of_speech_ms;
+if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
+const err244 = {instancePath:instancePath+"/voice/vad/end_of_speech_ms",schemaPath:"#/properties/voice/properties/vad/properties/end_of_speech_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+if((typeof data110 == "number") && (isFinite(data110))){
+if(data110 > 5000 || isNaN(data110)){
+const err245 = {instancePath:instancePath+"/voice/vad/end_of_speech_ms",schemaPath:"#/properties/voice/properties/vad/properties/end_of_speech_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5000},message:"must be <= 5000"};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+if(data110 < 100 || isNaN(data110)){
+const err246 = {instancePath:instancePath+"/voice/vad/end_of_speech_ms",schemaPath:"#/properties/voice/properties/vad/properties/end_of_speech_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+let data111 = data109.padding_ms;
+if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
+const err247 = {instancePath:instancePath+"/voice/vad/padding_ms",schemaPath:"#/properties/voice/properties/vad/properties/padding_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+if((typeof data111 == "number") && (isFinite(data111))){
+if(data111 > 2000 || isNaN(data111)){
+const err248 = {instancePath:instancePath+"/voice/vad/padding_ms",schemaPath:"#/properties/voice/properties/vad/properties/padding_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2000},message:"must be <= 2000"};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+if(data111 < 0 || isNaN(data111)){
+const err249 = {instancePath:instancePath+"/voice/vad/padding_ms",schemaPath:"#/properties/voice/properties/vad/properties/padding_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+}
+let data112 = data109.min_speech_ms;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
+const err250 = {instancePath:instancePath+"/voice/vad/min_speech_ms",schemaPath:"#/properties/voice/properties/vad/properties/min_speech_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+if((typeof data112 == "number") && (isFinite(data112))){
+if(data112 > 5000 || isNaN(data112)){
+const err251 = {instancePath:instancePath+"/voice/vad/min_speech_ms",schemaPath:"#/properties/voice/properties/vad/properties/min_speech_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5000},message:"must be <= 5000"};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+if(data112 < 30 || isNaN(data112)){
+const err252 = {instancePath:instancePath+"/voice/vad/min_speech_ms",schemaPath:"#/properties/voice/properties/vad/properties/min_speech_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30"};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+let data113 = data109.max_utterance_ms;
+if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
+const err253 = {instancePath:instancePath+"/voice/vad/max_utterance_ms",schemaPath:"#/properties/voice/properties/vad/properties/max_utterance_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+if((typeof data113 == "number") && (isFinite(data113))){
+if(data113 > 60000 || isNaN(data113)){
+const err254 = {instancePath:instancePath+"/voice/vad/max_utterance_ms",schemaPath:"#/properties/voice/properties/vad/properties/max_utterance_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+if(data113 < 1000 || isNaN(data113)){
+const err255 = {instancePath:instancePath+"/voice/vad/max_utterance_ms",schemaPath:"#/properties/voice/properties/vad/properties/max_utterance_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+}
+}
+else {
+const err256 = {instancePath:instancePath+"/voice/vad",schemaPath:"#/properties/voice/properties/vad/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+let data114 = data100.stt;
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+if(data114.engine === undefined){
+data114.engine = "pocketsphinx";
+}
+if(data114.model_dir === undefined){
+data114.model_dir = "/usr/share/pocketsphinx/model/en-us/en-us";
+}
+if(data114.dictionary === undefined){
+data114.dictionary = "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict";
+}
+if(data114.command === undefined){
+data114.command = [];
+}
+if(data114.timeout_ms === undefined){
+data114.timeout_ms = 10000;
+}
+for(const key20 in data114){
+if(!(((((key20 === "engine") || (key20 === "model_dir")) || (key20 === "dictionary")) || (key20 === "command")) || (key20 === "timeout_ms"))){
+const err257 = {instancePath:instancePath+"/voice/stt",schemaPath:"#/properties/voice/properties/stt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+}
+let data115 = data114.engine;
+if(typeof data115 !== "string"){
+const err258 = {instancePath:instancePath+"/voice/stt/engine",schemaPath:"#/properties/voice/properties/stt/properties/engine/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+if(!((data115 === "pocketsphinx") || (data115 === "command"))){
+const err259 = {instancePath:instancePath+"/voice/stt/engine",schemaPath:"#/properties/voice/properties/stt/properties/engine/enum",keyword:"enum",params:{allowedValues: schema31.properties.voice.properties.stt.properties.engine.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+let data116 = data114.model_dir;
+if(typeof data116 === "string"){
+if(func2(data116) < 1){
+const err260 = {instancePath:instancePath+"/voice/stt/model_dir",schemaPath:"#/properties/voice/properties/stt/properties/model_dir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+}
+else {
+const err261 = {instancePath:instancePath+"/voice/stt/model_dir",schemaPath:"#/properties/voice/properties/stt/properties/model_dir/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+let data117 = data114.dictionary;
+if(typeof data117 === "string"){
+if(func2(data117) < 1){
+const err262 = {instancePath:instancePath+"/voice/stt/dictionary",schemaPath:"#/properties/voice/properties/stt/properties/dictionary/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+}
+else {
+const err263 = {instancePath:instancePath+"/voice/stt/dictionary",schemaPath:"#/properties/voice/properties/stt/properties/dictionary/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+let data118 = data114.command;
+if(Array.isArray(data118)){
+if(data118.length > 64){
+const err264 = {instancePath:instancePath+"/voice/stt/command",schemaPath:"#/properties/voice/properties/stt/properties/command/maxItems",keyword:"maxItems",params:{limit: 64},message:"must NOT have more than 64 items"};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+const len10 = data118.length;
+for(let i10=0; i10<len10; i10++){
+let data119 = data118[i10];
+if(typeof data119 === "string"){
+if(func2(data119) < 1){
+const err265 = {instancePath:instancePath+"/voice/stt/command/" + i10,schemaPath:"#/properties/voice/properties/stt/properties/command/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+}
+else {
+const err266 = {instancePath:instancePath+"/voice/stt/command/" + i10,schemaPath:"#/properties/voice/properties/stt/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+}
+}
+else {
+const err267 = {instancePath:instancePath+"/voice/stt/command",schemaPath:"#/properties/voice/properties/stt/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+let data120 = data114.timeout_ms;
+if(!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120)))){
+const err268 = {instancePath:instancePath+"/voice/stt/timeout_ms",schemaPath:"#/properties/voice/properties/stt/properties/timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+if((typeof data120 == "number") && (isFinite(data120))){
+if(data120 > 120000 || isNaN(data120)){
+const err269 = {instancePath:instancePath+"/voice/stt/timeout_ms",schemaPath:"#/properties/voice/properties/stt/properties/timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120000},message:"must be <= 120000"};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+if(data120 < 100 || isNaN(data120)){
+const err270 = {instancePath:instancePath+"/voice/stt/timeout_ms",schemaPath:"#/properties/voice/properties/stt/properties/timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+}
+}
+else {
+const err271 = {instancePath:instancePath+"/voice/stt",schemaPath:"#/properties/voice/properties/stt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+let data121 = data100.tts;
+if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
+if(data121.enabled === undefined){
+data121.enabled = false;
+}
+if(data121.voice === undefined){
+data121.voice = null;
+}
+if(data121.rate === undefined){
+data121.rate = 160;
+}
+for(const key21 in data121){
+if(!(((key21 === "enabled") || (key21 === "voice")) || (key21 === "rate"))){
+const err272 = {instancePath:instancePath+"/voice/tts",schemaPath:"#/properties/voice/properties/tts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+}
+if(typeof data121.enabled !== "boolean"){
+const err273 = {instancePath:instancePath+"/voice/tts/enabled",schemaPath:"#/properties/voice/properties/tts/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+let data123 = data121.voice;
+if((typeof data123 !== "string") && (data123 !== null)){
+const err274 = {instancePath:instancePath+"/voice/tts/voice",schemaPath:"#/properties/voice/properties/tts/properties/voice/type",keyword:"type",params:{type: schema31.properties.voice.properties.tts.properties.voice.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+if(typeof data123 === "string"){
+if(func2(data123) < 1){
+const err275 = {instancePath:instancePath+"/voice/tts/voice",schemaPath:"#/properties/voice/properties/tts/properties/voice/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+let data124 = data121.rate;
+if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
+const err276 = {instancePath:instancePath+"/voice/tts/rate",schemaPath:"#/properties/voice/properties/tts/properties/rate/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+if((typeof data124 == "number") && (isFinite(data124))){
+if(data124 > 450 || isNaN(data124)){
+const err277 = {instancePath:instancePath+"/voice/tts/rate",schemaPath:"#/properties/voice/properties/tts/properties/rate/maximum",keyword:"maximum",params:{comparison: "<=", limit: 450},message:"must be <= 450"};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+if(data124 < 80 || isNaN(data124)){
+const err278 = {instancePath:instancePath+"/voice/tts/rate",schemaPath:"#/properties/voice/properties/tts/properties/rate/minimum",keyword:"minimum",params:{comparison: ">=", limit: 80},message:"must be >= 80"};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+}
+}
+else {
+const err279 = {instancePath:instancePath+"/voice/tts",schemaPath:"#/properties/voice/properties/tts/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+let data125 = data100.speaker;
+if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
+if(data125.command === undefined){
+data125.command = "aplay";
+}
+if(data125.device === undefined){
+data125.device = null;
+}
+for(const key22 in data125){
+if(!((key22 === "command") || (key22 === "device"))){
+const err280 = {instancePath:instancePath+"/voice/speaker",schemaPath:"#/properties/voice/properties/speaker/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+}
+let data126 = data125.command;
+if(typeof data126 === "string"){
+if(func2(data126) < 1){
+const err281 = {instancePath:instancePath+"/voice/speaker/command",schemaPath:"#/properties/voice/properties/speaker/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+}
+else {
+const err282 = {instancePath:instancePath+"/voice/speaker/command",schemaPath:"#/properties/voice/properties/speaker/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+let data127 = data125.device;
+if((typeof data127 !== "string") && (data127 !== null)){
+const err283 = {instancePath:instancePath+"/voice/speaker/device",schemaPath:"#/properties/voice/properties/speaker/properties/device/type",keyword:"type",params:{type: schema31.properties.voice.properties.speaker.properties.device.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+if(typeof data127 === "string"){
+if(func2(data127) < 1){
+const err284 = {instancePath:instancePath+"/voice/speaker/device",schemaPath:"#/properties/voice/properties/speaker/properties/device/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+}
+}
+else {
+const err285 = {instancePath:instancePath+"/voice/speaker",schemaPath:"#/properties/voice/properties/speaker/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+}
+else {
+const err286 = {instancePath:instancePath+"/voice",schemaPath:"#/properties/voice/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+let data128 = data.display;
+if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
+if(data128.mode === undefined){
+data128.mode = null;
+}
+if(data128.name === undefined){
+data128.name = null;
+}
+if(data128.inputs === undefined){
+data128.inputs = ["webm","mp4"];
+}
+if(data128.prio === undefined){
+data128.prio = 80;
+}
+if(data128.ack_timeout_ms === undefined){
+data128.ack_timeout_ms = 8000;
+}
+if(data128.command === undefined){
+data128.command = "mpv";
+}
+for(const key23 in data128){
+if(!((((((key23 === "mode") || (key23 === "name")) || (key23 === "inputs")) || (key23 === "prio")) || (key23 === "ack_timeout_ms")) || (key23 === "command"))){
+const err287 = {instancePath:instancePath+"/display",schemaPath:"#/properties/display/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+let data129 = data128.mode;
+if((typeof data129 !== "string") && (data129 !== null)){
+const err288 = {instancePath:instancePath+"/display/mode",schemaPath:"#/properties/display/properties/mode/type",keyword:"type",params:{type: schema31.properties.display.properties.mode.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+if(!(((data129 === "kiosk") || (data129 === "mpv")) || (data129 === null))){
+const err289 = {instancePath:instancePath+"/display/mode",schemaPath:"#/properties/display/properties/mode/enum",keyword:"enum",params:{allowedValues: schema31.properties.display.properties.mode.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+let data130 = data128.name;
+if((typeof data130 !== "string") && (data130 !== null)){
+const err290 = {instancePath:instancePath+"/display/name",schemaPath:"#/properties/display/properties/name/type",keyword:"type",params:{type: schema31.properties.display.properties.name.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+if(typeof data130 === "string"){
+if(func2(data130) > 64){
+const err291 = {instancePath:instancePath+"/display/name",schemaPath:"#/properties/display/properties/name/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+}
+if(func2(data130) < 1){
+const err292 = {instancePath:instancePath+"/display/name",schemaPath:"#/properties/display/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err292];
+}
+else {
+vErrors.push(err292);
+}
+errors++;
+}
+}
+let data131 = data128.inputs;
+if(Array.isArray(data131)){
+if(data131.length > 16){
+const err293 = {instancePath:instancePath+"/display/inputs",schemaPath:"#/properties/display/properties/inputs/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+if(vErrors === null){
+vErrors = [err293];
+}
+else {
+vErrors.push(err293);
+}
+errors++;
+}
+const len11 = data131.length;
+for(let i11=0; i11<len11; i11++){
+let data132 = data131[i11];
+if(typeof data132 === "string"){
+if(func2(data132) < 1){
+const err294 = {instancePath:instancePath+"/display/inputs/" + i11,schemaPath:"#/properties/display/properties/inputs/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err294];
+}
+else {
+vErrors.push(err294);
+}
+errors++;
+}
+}
+else {
+const err295 = {instancePath:instancePath+"/display/inputs/" + i11,schemaPath:"#/properties/display/properties/inputs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err295];
+}
+else {
+vErrors.push(err295);
+}
+errors++;
+}
+}
+}
+else {
+const err296 = {instancePath:instancePath+"/display/inputs",schemaPath:"#/properties/display/properties/inputs/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err296];
+}
+else {
+vErrors.push(err296);
+}
+errors++;
+}
+let data133 = data128.prio;
+if(!((typeof data133 == "number") && (isFinite(data133)))){
+const err297 = {instancePath:instancePath+"/display/prio",schemaPath:"#/properties/display/properties/prio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err297];
+}
+else {
+vErrors.push(err297);
+}
+errors++;
+}
+let data134 = data128.ack_timeout_ms;
+if(!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))){
+const err298 = {instancePath:instancePath+"/display/ack_timeout_ms",schemaPath:"#/properties/display/properties/ack_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+if((typeof data134 == "number") && (isFinite(data134))){
+if(data134 > 120000 || isNaN(data134)){
+const err299 = {instancePath:instancePath+"/display/ack_timeout_ms",schemaPath:"#/properties/display/properties/ack_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120000},message:"must be <= 120000"};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+if(data134 < 500 || isNaN(data134)){
+const err300 = {instancePath:instancePath+"/display/ack_timeout_ms",schemaPath:"#/properties/display/properties/ack_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 500},message:"must be >= 500"};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+}
+}
+let data135 = data128.command;
+if(typeof data135 === "string"){
+if(func2(data135) < 1){
+const err301 = {instancePath:instancePath+"/display/command",schemaPath:"#/properties/display/properties/command/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+}
+else {
+const err302 = {instancePath:instancePath+"/display/command",schemaPath:"#/properties/display/properties/command/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
+}
+errors++;
+}
+}
+else {
+const err303 = {instancePath:instancePath+"/display",schemaPath:"#/properties/display/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err303];
+}
+else {
+vErrors.push(err303);
+}
+errors++;
+}
+let data136 = data.media;
+if(data136 && typeof data136 == "object" && !Array.isArray(data136)){
+if(data136.catalog === undefined){
+data136.catalog = null;
+}
+if(data136.prio === undefined){
+data136.prio = 80;
+}
+for(const key24 in data136){
+if(!((key24 === "catalog") || (key24 === "prio"))){
+const err304 = {instancePath:instancePath+"/media",schemaPath:"#/properties/media/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err304];
+}
+else {
+vErrors.push(err304);
+}
+errors++;
+}
+}
+let data137 = data136.catalog;
+if((typeof data137 !== "string") && (data137 !== null)){
+const err305 = {instancePath:instancePath+"/media/catalog",schemaPath:"#/properties/media/properties/catalog/type",keyword:"type",params:{type: schema31.properties.media.properties.catalog.type},message:"must be string,null"};
+if(vErrors === null){
+vErrors = [err305];
+}
+else {
+vErrors.push(err305);
+}
+errors++;
+}
+if(typeof data137 === "string"){
+if(func2(data137) < 1){
+const err306 = {instancePath:instancePath+"/media/catalog",schemaPath:"#/properties/media/properties/catalog/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err306];
+}
+else {
+vErrors.push(err306);
+}
+errors++;
+}
+}
+let data138 = data136.prio;
+if(!((typeof data138 == "number") && (isFinite(data138)))){
+const err307 = {instancePath:instancePath+"/media/prio",schemaPath:"#/properties/media/properties/prio/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err307];
+}
+else {
+vErrors.push(err307);
+}
+errors++;
+}
+}
+else {
+const err308 = {instancePath:instancePath+"/media",schemaPath:"#/properties/media/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+let data139 = data.shutdown_timeout_ms;
+if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
+const err309 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+}
+if((typeof data139 == "number") && (isFinite(data139))){
+if(data139 > 60000 || isNaN(data139)){
+const err310 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+if(data139 < 100 || isNaN(data139)){
+const err311 = {instancePath:instancePath+"/shutdown_timeout_ms",schemaPath:"#/properties/shutdown_timeout_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
+}
+errors++;
+}
+}
+}
+else {
+const err312 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
 }
 errors++;
 }
