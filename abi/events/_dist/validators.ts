@@ -8972,7 +8972,7 @@ return errors === 0;
 validate51.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 const p30_voice_input_v1 = validate52;
-const schema63 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"voice.input.v1","x-version":"1.0.0","title":"Voice input","description":"An utterance heard by a node's microphone and turned into text (seed 000 inbound event: payload.raw after STT).","type":"object","additionalProperties":false,"required":["input_id","raw","modality","node_id","timings"],"properties":{"input_id":{"description":"Unique id of this utterance.","type":"string","minLength":1,"maxLength":64},"raw":{"description":"The text the speech recogniser heard (may be empty when it heard nothing it knows).","type":"string","maxLength":4096},"modality":{"description":"How the input arrived.","const":"voice"},"node_id":{"description":"The node whose microphone heard it.","type":"string","minLength":1,"maxLength":128},"lang":{"description":"Language of the recogniser (BCP 47, e.g. en, ru-RU).","type":"string","pattern":"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},"engine":{"description":"Which STT adapter produced the text.","type":"string","maxLength":64},"timings":{"description":"Milliseconds: when speech started and ended on the audio clock, how long the end-of-speech wait and the recogniser took.","type":"object","additionalProperties":false,"required":["speech_start_ms","speech_end_ms","stt_ms"],"properties":{"speech_start_ms":{"description":"Start of speech, ms of audio since the microphone started.","type":"number","minimum":0},"speech_end_ms":{"description":"End of speech, ms of audio since the microphone started.","type":"number","minimum":0},"end_of_speech_wait_ms":{"description":"Silence waited before the utterance was closed.","type":"number","minimum":0},"stt_ms":{"description":"Time the recogniser took for this utterance.","type":"number","minimum":0}}}}};
+const schema63 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"voice.input.v1","x-version":"1.0.0","title":"Voice input","description":"An utterance heard by a node's microphone and turned into text (seed 000 inbound event: payload.raw after STT).","type":"object","additionalProperties":false,"required":["input_id","raw","modality","node_id","timings"],"properties":{"input_id":{"description":"Unique id of this utterance.","type":"string","minLength":1,"maxLength":64},"raw":{"description":"The text the speech recogniser heard (may be empty when it heard nothing it knows).","type":"string","maxLength":4096},"modality":{"description":"How the input arrived.","const":"voice"},"node_id":{"description":"The node whose microphone heard it.","type":"string","minLength":1,"maxLength":128},"lang":{"description":"Language of the recogniser (BCP 47, e.g. en, ru-RU).","type":"string","pattern":"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},"engine":{"description":"Which STT adapter produced the text.","type":"string","maxLength":64},"timings":{"description":"Milliseconds: when speech started and ended on the audio clock, how long the end-of-speech wait and the recogniser took.","type":"object","additionalProperties":false,"required":["speech_start_ms","speech_end_ms","stt_ms"],"properties":{"speech_start_ms":{"description":"Start of speech, ms of audio since the microphone started.","type":"number","minimum":0},"speech_end_ms":{"description":"End of speech, ms of audio since the microphone started.","type":"number","minimum":0},"end_of_speech_wait_ms":{"description":"Silence waited before the utterance was closed.","type":"number","minimum":0},"stt_ms":{"description":"Time the recogniser took for this utterance.","type":"number","minimum":0},"speech_end_epoch_ms":{"description":"Wall-clock time (epoch ms) the speech ended, for end-to-end latency.","type":"number","minimum":0}}}}};
 
 function validate52(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="voice.input.v1" */;
@@ -9239,7 +9239,7 @@ vErrors.push(err21);
 errors++;
 }
 for(const key1 in data6){
-if(!((((key1 === "speech_start_ms") || (key1 === "speech_end_ms")) || (key1 === "end_of_speech_wait_ms")) || (key1 === "stt_ms"))){
+if(!(((((key1 === "speech_start_ms") || (key1 === "speech_end_ms")) || (key1 === "end_of_speech_wait_ms")) || (key1 === "stt_ms")) || (key1 === "speech_end_epoch_ms"))){
 const err22 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err22];
@@ -9350,9 +9350,11 @@ vErrors.push(err30);
 errors++;
 }
 }
-}
-else {
-const err31 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data6.speech_end_epoch_ms !== undefined){
+let data11 = data6.speech_end_epoch_ms;
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 0 || isNaN(data11)){
+const err31 = {instancePath:instancePath+"/timings/speech_end_epoch_ms",schemaPath:"#/properties/timings/properties/speech_end_epoch_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -9362,9 +9364,8 @@ vErrors.push(err31);
 errors++;
 }
 }
-}
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err32 = {instancePath:instancePath+"/timings/speech_end_epoch_ms",schemaPath:"#/properties/timings/properties/speech_end_epoch_ms/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -9373,10 +9374,147 @@ vErrors.push(err32);
 }
 errors++;
 }
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/timings",schemaPath:"#/properties/timings/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+else {
+const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
 validate52.errors = vErrors;
 return errors === 0;
 }
 validate52.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const p31_voice_listen_v1 = validate53;
+const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"voice.listen.v1","x-version":"1.0.0","title":"Push to talk","description":"Open the microphone of a node for voice commands for a while (a button, a scenario, POST /api/voice/listen). Speech outside such a window does not start anything.","type":"object","additionalProperties":false,"properties":{"node_id":{"description":"Whose microphone; absent: every node that listens.","type":"string","minLength":1,"maxLength":128},"window_ms":{"description":"How long the window stays open; absent: config voice.listen_window_ms.","type":"integer","minimum":1000,"maximum":600000}}};
+
+function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="voice.listen.v1" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate53.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((key0 === "node_id") || (key0 === "window_ms"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.node_id !== undefined){
+let data0 = data.node_id;
+if(typeof data0 === "string"){
+if(func2(data0) > 128){
+const err1 = {instancePath:instancePath+"/node_id",schemaPath:"#/properties/node_id/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/node_id",schemaPath:"#/properties/node_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/node_id",schemaPath:"#/properties/node_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.window_ms !== undefined){
+let data1 = data.window_ms;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err4 = {instancePath:instancePath+"/window_ms",schemaPath:"#/properties/window_ms/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 600000 || isNaN(data1)){
+const err5 = {instancePath:instancePath+"/window_ms",schemaPath:"#/properties/window_ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data1 < 1000 || isNaN(data1)){
+const err6 = {instancePath:instancePath+"/window_ms",schemaPath:"#/properties/window_ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+validate53.errors = vErrors;
+return errors === 0;
+}
+validate53.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 /** The shape of an ajv validator: call it, then read `errors` when it returned false. */
 export interface GeneratedValidator {
@@ -9420,4 +9558,5 @@ export const payloads: Readonly<Record<string, GeneratedValidator>> = {
   "plan.run.completed@1": p28_plan_run_completed_v1,
   "route.changed@1": p29_route_changed_v1,
   "voice.input@1": p30_voice_input_v1,
+  "voice.listen@1": p31_voice_listen_v1,
 };
