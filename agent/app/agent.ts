@@ -2,8 +2,10 @@
  * The composition root: the only place that picks concrete implementations and wires them.
  * Components start in this order and stop in reverse: node state (SQLite), bus, the role's links
  * (hub: MQTT broker, nats-server, its own links to both; member: its link to the hub), skills,
- * presence (its manifest lists the skills), the IO router, plans (every node's step server; the
- * hub's resolver and plan runtime), the scenario runtime, API. Later features (voice) slot in here.
+ * devices (display, media), presence (its manifest lists the skills and the devices'
+ * capabilities), the IO router, plans (every node's step server; the hub's resolver and plan
+ * runtime), voice (commands on the hub, then the drivers and the microphone pipeline), the
+ * scenario runtime, API.
  */
 import { ApiServer } from "../api/server.js";
 import { LocalBus } from "../bus/local-bus.js";
@@ -25,6 +27,8 @@ import { StoreAndForward } from "./store-and-forward.js";
 import { busRejectsToDlq } from "../outbox/bus-rejects.js";
 import { resolveToken, type TokenSource } from "./token.js";
 import { presenceComponents } from "./presence.js";
+import { screenParts, type DeviceParts } from "./screen.js";
+import { prepareVoice, type VoiceDeps, type VoiceParts } from "./voice.js";
 import { scenarioRuntime } from "./scenarios.js";
 import { ioComponents } from "./io.js";
 import { planComponents } from "./plans.js";
@@ -57,10 +61,12 @@ export class Agent {
   static async create(config: Config, deps: AgentDeps): Promise<Agent> {
     const roleComponents: RoleComponents =
       config.role === "hub" ? (await import("./hub-links.js")).hubComponents : (await import("./member-links.js")).memberComponents;
-    return new Agent(config, deps, roleComponents);
+    const devices = await screenParts(config, deps.logger);
+    const voice = await prepareVoice(config);
+    return new Agent(config, deps, roleComponents, devices, voice);
   }
 
-  private constructor(private readonly config: Config, deps: AgentDeps, roleComponents: RoleComponents) {
+  private constructor(private readonly config: Config, deps: AgentDeps, roleComponents: RoleComponents, devices: DeviceParts, buildVoice: (d: VoiceDeps) => VoiceParts) {
     this.#logger = deps.logger;
     this.#clock = deps.clock ?? systemClock;
     this.#startedAt = this.#clock.now();
@@ -88,8 +94,10 @@ export class Agent {
     const scenarios = scenarioRuntime({ config, bus, catalog, clock: this.#clock, logger: this.#logger, metrics: this.metrics, source: this.#source });
     const role = roleComponents({ config, bus, catalog, logger: this.#logger, metrics: this.metrics, clock: this.#clock, token: this.token.token, store });
     const skills = skillComponents({ config, subnet: role.subnet?.reader, token: this.token.token, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
-    const plans = planComponents({ config, bus, subnet: role.subnet?.reader, tools: skills.host, token: this.token.token, source: this.#source, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
-    const io = ioComponents({ config, bus, subnet: role.subnet?.reader, token: this.token.token, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
+    const plans = planComponents({ config, bus, subnet: role.subnet?.reader, tools: skills.host, devices: devices.handlers, token: this.token.token, source: this.#source, logger: this.#logger, metrics: this.metrics, clock: this.#clock });
+    const voice = buildVoice({ config, bus, source: this.#source, clock: this.#clock, logger: this.#logger, metrics: this.metrics });
+    const voiceCommands = voice.commands(plans.api);
+    const io = ioComponents({ config, bus, subnet: role.subnet?.reader, token: this.token.token, logger: this.#logger, metrics: this.metrics, clock: this.#clock, say: voice.say });
     this.#api = new ApiServer({
       host: config.api.host,
       port: config.api.port,
@@ -111,11 +119,18 @@ export class Agent {
       io: io.api,
       tools: skills.tools,
       plans: plans.api,
+      routes: voice.routes,
+      open: devices.open,
     });
     // After the role's parts: on a hub its directory is listening when the hub announces itself.
-    const presence = presenceComponents({ config, bus, clock: this.#clock, logger: this.#logger, skills: skills.host.list() });
+    const presence = presenceComponents({ config, bus, clock: this.#clock, logger: this.#logger, skills: skills.host.list(), declared: devices.declared, internalChecks: devices.internalChecks });
     // Before the API (its routes) and before boot.completed is published (greet_on_boot listens for it).
-    this.#components = [this.#state, store, bus, ...role.components, skills.host, ...presence.components, io.router, ...plans.components, ...(scenarios === undefined ? [] : [scenarios]), this.#api];
+    // Devices before presence (their probes report on them) and the voice pipeline after plans (a
+    // command heard at start-up has its runtime).
+    this.#components = [
+      this.#state, store, bus, ...role.components, skills.host, ...devices.components, ...presence.components, io.router, ...plans.components,
+      ...voiceCommands, ...voice.components, ...(scenarios === undefined ? [] : [scenarios]), this.#api,
+    ];
     this.#lifecycle = new Lifecycle(this.#components, this.#logger);
   }
 

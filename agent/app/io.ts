@@ -1,6 +1,6 @@
 /**
  * The IO router of this node and the sinks behind its /api/io/console/print and /api/say: the
- * console prints to stdout; TTS is a logging sink until the speaker driver implements SaySink.
+ * console prints to stdout; TTS is espeak-ng and the speaker when voice.tts.enabled, else a logging sink.
  * Rules from config io.route_rules, else <data_dir>/route_rules.yaml when it exists.
  */
 import { join } from "node:path";
@@ -23,11 +23,13 @@ export interface IoDeps {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly clock: Clock;
+  /** The node's TTS (voice.tts.enabled); absent: phrases are only logged. */
+  readonly say?: SaySink | undefined;
 }
 
 export function ioComponents(d: IoDeps): { router: IoRouter; api: { console: ConsoleSink; say: SaySink; nodeId: string } } {
   const console = new StreamConsoleSink(d.config.node_id);
-  const say = new LogSaySink(componentLogger(d.logger, "say"));
+  const say = d.say ?? new LogSaySink(componentLogger(d.logger, "say"));
   const router = new IoRouter({
     bus: d.bus,
     subnet: d.subnet,

@@ -29,6 +29,8 @@ export interface PlanDeps {
   readonly bus: Bus;
   readonly subnet: SubnetReader | undefined;
   readonly tools: LocalTools;
+  /** Steps the node's drivers and media run (display.play, media.search, …), by capability name. */
+  readonly devices?: ReadonlyMap<string, StepHandler>;
   readonly token: string;
   readonly source: string;
   readonly logger: Logger;
@@ -36,9 +38,12 @@ export interface PlanDeps {
   readonly clock: Clock;
 }
 
-/** capability → handler, from config; a tool of a skill this node does not have stops the start. */
-export function stepHandlers(config: Config, tools: LocalTools): Map<string, StepHandler> {
-  const handlers = new Map<string, StepHandler>();
+/**
+ * capability → handler: the devices' and, from config, the skill tools'; a tool of a skill this
+ * node does not have, or a capability served twice, stops the start.
+ */
+export function stepHandlers(config: Config, tools: LocalTools, devices: ReadonlyMap<string, StepHandler> = new Map()): Map<string, StepHandler> {
+  const handlers = new Map<string, StepHandler>(devices);
   const problems: string[] = [];
   for (const [i, c] of config.directory.capabilities.entries()) {
     if (c.tool === undefined) continue;
@@ -46,6 +51,10 @@ export function stepHandlers(config: Config, tools: LocalTools): Map<string, Ste
     if (!tools.has(skill)) {
       const have = tools.list().map((s) => s.name);
       problems.push(`directory.capabilities[${i}].tool ${c.tool}: no skill "${skill}" on this node (loaded: ${have.length === 0 ? "none" : have.join(", ")})`);
+      continue;
+    }
+    if (devices.has(capName(c.id))) {
+      problems.push(`directory.capabilities[${i}].tool ${c.tool}: ${c.id} is already served by this node's ${capName(c.id).startsWith("media.") ? "media catalog" : "drivers"}`);
       continue;
     }
     handlers.set(capName(c.id), toolStep(tools, c.tool));
@@ -58,7 +67,7 @@ export function planComponents(d: PlanDeps): { components: Component[]; api: Pla
   const { config } = d;
   const key = execTokenKey(d.token);
   const steps = new StepServer({
-    bus: d.bus, nodeId: config.node_id, isHub: config.role === "hub", key, handlers: stepHandlers(config, d.tools),
+    bus: d.bus, nodeId: config.node_id, isHub: config.role === "hub", key, handlers: stepHandlers(config, d.tools, d.devices),
     clock: d.clock, logger: componentLogger(d.logger, "plan.steps"), metrics: d.metrics,
   });
   const subnet = d.subnet;
