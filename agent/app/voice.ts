@@ -28,7 +28,7 @@ import { VoiceCommands, type IntentSource } from "../voice/commands.js";
 import { VoicePipeline } from "../voice/pipeline.js";
 import { SpeakerSaySink } from "../voice/say-sink.js";
 import { UtteranceSegmenter } from "../voice/utterances.js";
-import { driverComponent } from "./driver-component.js";
+import { driverComponent, retryingDriverComponent } from "./driver-component.js";
 
 export const INTENTS_FILE = "intents.yaml";
 export const LISTEN_PATH = "/api/voice/listen";
@@ -144,7 +144,7 @@ function buildVoice(d: VoiceDeps, rules: IntentRules | undefined, mods: Mods): V
       stt, bus: d.bus, source: d.source, tenant: config.tenant, clock: d.clock, logger, metrics: d.metrics,
     });
     // The recogniser first: the microphone's audio has somewhere to go when it starts.
-    components.push(driverComponent(stt), pipeline, driverComponent(mic));
+    components.push(driverComponent(stt), pipeline, retryingDriverComponent(mic, componentLogger(d.logger, "mic"), d.clock));
     routes.push(listenRoute(pipeline, config.api.max_body_bytes));
   }
 
