@@ -1,11 +1,12 @@
 /**
  * What a display driver is: a Driver named "display" that provides capability://display.play for
  * the formats it can show, and play() that puts a titled video up and answers once it is shown.
- * Rules: play() checks its request here (http(s) URL, non-empty title and play_id) before any
- * device work; a new play() replaces the previous one; the answer says how long the device took
- * (ack_ms, from the play() call to the device's ack) and who showed it.
+ * Rules: play() checks here (admitPlay), before any device work, its request (http(s) URL,
+ * non-empty title and play_id), its signal and that the driver is up; a new play() replaces the
+ * previous one; the answer says how long the device took (ack_ms, from the play() call to the
+ * device's ack) and who showed it.
  */
-import type { Driver } from "../../abi/driver.js";
+import type { Driver, DriverState } from "../../abi/driver.js";
 
 export const DISPLAY_CAPABILITY = "capability://display.play";
 
@@ -54,6 +55,17 @@ function checkUrl(value: unknown, field: string): void {
     throw new Error(`play: ${field} ${JSON.stringify(value)} is not a URL`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`play: ${field} must be http(s), got ${url.protocol}`);
+}
+
+/**
+ * What every play() checks first, in this order: the request (checkPlayRequest), the signal (throws
+ * its reason when aborted) and that the driver, in `state`, is up. Returns the checked request.
+ */
+export function admitPlay(req: PlayRequest, signal: AbortSignal | undefined, state: DriverState): PlayRequest {
+  const item = checkPlayRequest(req);
+  signal?.throwIfAborted();
+  if (state !== "up") throw new Error("the display driver is not started");
+  return item;
 }
 
 /** Rejects with the signal's reason when it aborts; the returned function detaches. */

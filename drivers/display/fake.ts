@@ -4,8 +4,8 @@
  * real drivers: requests are checked, and play() before start() or after stop() rejects.
  */
 import type { DriverCapability, DriverContext, DriverHealth } from "../../abi/driver.js";
-import { DISPLAY_CAPABILITY, checkPlayRequest, type DisplayDriver, type PlayAck, type PlayRequest } from "./display.js";
-import { HealthState } from "./health.js";
+import { HealthState } from "../shared/health.js";
+import { DISPLAY_CAPABILITY, admitPlay, type DisplayDriver, type PlayAck, type PlayRequest } from "./display.js";
 
 export const FAKE_INPUTS: readonly string[] = ["webm", "mp4"];
 
@@ -41,12 +41,10 @@ export class FakeDisplay implements DisplayDriver {
 
   play(request: PlayRequest, signal?: AbortSignal): Promise<PlayAck> {
     try {
-      checkPlayRequest(request);
-      signal?.throwIfAborted();
+      admitPlay(request, signal, this.#health.get().state);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    if (this.#health.get().state !== "up") return Promise.reject(new Error("the display driver is not started"));
     this.plays.push(request);
     return Promise.resolve({ ack_ms: 0, shown_by: "fake display" });
   }

@@ -13,9 +13,9 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DriverCapability, DriverContext, DriverHealth } from "../../abi/driver.js";
+import { HealthState } from "../shared/health.js";
 import { readAck, AckRejected, type Ack } from "./ack-body.js";
-import { DISPLAY_CAPABILITY, checkPlayRequest, onAbort, type DisplayDriver, type PlayAck, type PlayRequest } from "./display.js";
-import { HealthState } from "./health.js";
+import { DISPLAY_CAPABILITY, admitPlay, onAbort, type DisplayDriver, type PlayAck, type PlayRequest } from "./display.js";
 import { KIOSK_CSP, KIOSK_PAGE } from "./kiosk-page.js";
 
 export const KIOSK_INPUTS: readonly string[] = ["webm", "mp4"];
@@ -104,9 +104,7 @@ export class KioskDisplay implements DisplayDriver {
   }
 
   async play(request: PlayRequest, signal?: AbortSignal): Promise<PlayAck> {
-    const item = checkPlayRequest(request);
-    signal?.throwIfAborted();
-    if (this.#health.get().state !== "up") throw new Error("the display driver is not started");
+    const item = admitPlay(request, signal, this.#health.get().state);
     if (this.#pages.size === 0) throw new Error(`no display page is open at ${this.#pageUrl}; open it in the TV's browser`);
     this.#pending?.reject(new Error(`replaced by a newer film (play_id ${item.play_id}) before it played`));
     this.#current = item;

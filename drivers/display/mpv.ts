@@ -13,8 +13,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { DriverCapability, DriverContext, DriverHealth } from "../../abi/driver.js";
-import { DISPLAY_CAPABILITY, checkPlayRequest, onAbort, type DisplayDriver, type PlayAck, type PlayRequest } from "./display.js";
-import { HealthState } from "./health.js";
+import { HealthState } from "../shared/health.js";
+import { DISPLAY_CAPABILITY, admitPlay, onAbort, type DisplayDriver, type PlayAck, type PlayRequest } from "./display.js";
 
 export const MPV_INPUTS: readonly string[] = ["webm", "mp4", "mkv", "hls"];
 export const MPV_ARGS: readonly string[] = ["--fs", "--no-terminal", "--force-window=yes"];
@@ -74,9 +74,7 @@ export class MpvDisplay implements DisplayDriver {
   }
 
   async play(request: PlayRequest, signal?: AbortSignal): Promise<PlayAck> {
-    const item = checkPlayRequest(request);
-    signal?.throwIfAborted();
-    if (this.#health.get().state !== "up") throw new Error("the display driver is not started");
+    const item = admitPlay(request, signal, this.#health.get().state);
     const started = this.#now();
     await this.#kill();
     const playback = this.#spawn(item);

@@ -16,7 +16,9 @@
  */
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import type { DriverCapability, DriverContext, DriverHealth, DriverState } from "../../abi/driver.js";
+import type { DriverCapability, DriverContext, DriverHealth } from "../../abi/driver.js";
+import { HealthState } from "../shared/health.js";
+import { stderrTail } from "../shared/stderr-tail.js";
 import type { Playback, SpeakerDriver } from "./index.js";
 
 /** aplay exits at once on SIGTERM; a player that does not is SIGKILLed after this. */
@@ -24,7 +26,6 @@ const KILL_GRACE_MS = 1_000;
 /** `--version` answers at once; longer means the program is not what we think it is. */
 const VERSION_TIMEOUT_MS = 5_000;
 const STDERR_KEEP = 2_000;
-const STDERR_LINES = 3;
 
 interface Settings {
   readonly command: string;
@@ -33,12 +34,6 @@ interface Settings {
 }
 
 type KillReason = "timeout" | "abort" | "stop";
-
-/** The last few non-empty lines of a program's stderr, joined for one message. */
-function tail(stderr: string): string {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
-  return lines.slice(-STDERR_LINES).join(" | ") || "(no stderr)";
-}
 
 function cannotRun(command: string, err: NodeJS.ErrnoException): Error {
   const why = err.code === "ENOENT" ? "was not found: install alsa-utils (apt-get install alsa-utils) or set the command option to its path" : `cannot be run: ${err.message}`;
@@ -87,42 +82,33 @@ export class AplaySpeaker implements SpeakerDriver {
   #killCurrent: ((why: KillReason) => void) | undefined;
   /** Bumped by stop(): playbacks queued before it never start. */
   #epoch = 0;
-  #state: DriverState = "stopped";
-  #detail: string | undefined;
-  #since: number;
+  readonly #health: HealthState;
 
-  constructor(
-    private readonly settings: Settings,
-    private readonly ctx: DriverContext,
-  ) {
-    this.#since = this.#now();
+  constructor(private readonly settings: Settings, private readonly ctx: DriverContext) {
+    this.#health = new HealthState(ctx.now ?? Date.now);
   }
 
-  health(): DriverHealth {
-    return { state: this.#state, restarts: 0, since: this.#since, ...(this.#detail === undefined ? {} : { detail: this.#detail }) };
-  }
-
-  async start(): Promise<void> {
-    this.#set("starting");
-    try {
+  start(): Promise<void> {
+    return this.#health.starting(async () => {
       const version = await this.#version();
       this.ctx.logger.info({ command: this.settings.command, device: this.settings.device, version }, "speaker ready");
-      this.#set("up");
-    } catch (err) {
-      this.#set("down", (err as Error).message);
-      throw err;
-    }
+    });
   }
 
   async stop(): Promise<void> {
     this.#epoch += 1;
-    this.#set("stopped");
+    this.#health.set("stopped");
     this.#killCurrent?.("stop");
     await this.#tail;
   }
 
+  health(): DriverHealth {
+    return this.#health.get();
+  }
+
   play(wav: Buffer, signal?: AbortSignal): Promise<Playback> {
-    if (this.#state !== "up" && this.#state !== "degraded") return Promise.reject(new Error(`speaker driver is ${this.#state}: start() it before play()`));
+    const { state } = this.#health.get();
+    if (state !== "up" && state !== "degraded") return Promise.reject(new Error(`speaker driver is ${state}: start() it before play()`));
     const seconds = wavSeconds(wav);
     if (seconds === null) return Promise.reject(new Error(`speaker: the ${wav.length} bytes to play are not a RIFF/WAVE file`));
     if (signal?.aborted === true) return Promise.reject(aborted(signal));
@@ -178,7 +164,7 @@ export class AplaySpeaker implements SpeakerDriver {
         spawnFailed = true;
         settle();
         const failure = cannotRun(command, err);
-        this.#set("degraded", failure.message);
+        this.#health.set("degraded", failure.message);
         reject(failure);
       });
       child.once("close", (code, sig) => {
@@ -189,13 +175,13 @@ export class AplaySpeaker implements SpeakerDriver {
         if (killedFor === "stop") return reject(new Error(`speaker: ${what} was stopped during playback`));
         const failure =
           killedFor === "timeout" ? `speaker: ${what} was still playing ${limitMs} ms after starting a ${seconds.toFixed(1)} s sound and was killed`
-          : code !== 0 ? `speaker: ${what} exited with ${code === null ? `signal ${sig}` : `code ${code}`}: ${tail(stderr)}`
+          : code !== 0 ? `speaker: ${what} exited with ${code === null ? `signal ${sig}` : `code ${code}`}: ${stderrTail(stderr)}`
           : undefined;
         if (failure !== undefined) {
-          this.#set("degraded", failure);
+          this.#health.set("degraded", failure);
           return reject(new Error(failure));
         }
-        if (this.#state === "degraded") this.#set("up");
+        this.#health.recover();
         resolve({ ms });
       });
     });
@@ -217,18 +203,8 @@ export class AplaySpeaker implements SpeakerDriver {
       child.once("close", (code, sig) => {
         clearTimeout(timer);
         if (code === 0) resolve(out.trim().split("\n")[0] ?? "");
-        else reject(new Error(`speaker: ${command} --version exited with ${code ?? `signal ${sig}`}: ${tail(out)}`));
+        else reject(new Error(`speaker: ${command} --version exited with ${code ?? `signal ${sig}`}: ${stderrTail(out)}`));
       });
     });
-  }
-
-  #set(state: DriverState, detail?: string): void {
-    if (state !== this.#state || detail !== this.#detail) this.#since = this.#now();
-    this.#state = state;
-    this.#detail = detail;
-  }
-
-  #now(): number {
-    return (this.ctx.now ?? Date.now)();
   }
 }

@@ -8,7 +8,8 @@
  *   the engine failed (it died, exited non-zero, ran out of time, was stopped) or the caller
  *   aborted, with a message naming the program, the exit code and the last stderr lines.
  * - `ms` is the wall-clock time from the call to the text, queueing included.
- * - An utterance is s16le, so an odd byte length is refused; an empty one is "" at once.
+ * - An utterance is s16le, so an odd byte length is refused; an empty one is "" at once
+ *   (emptyUtterance() makes both checks).
  */
 import type { Driver, DriverCapability } from "../../abi/driver.js";
 
@@ -39,6 +40,16 @@ export interface SttEngine extends Driver {
 /** Throws when `pcm` cannot be s16le samples (an odd number of bytes). */
 export function checkPcm(pcm: Buffer): void {
   if (pcm.length % BYTES_PER_SAMPLE !== 0) throw new Error(`stt: the utterance has ${pcm.length} bytes, not whole 16-bit samples (expected ${PCM_FORMAT})`);
+}
+
+/**
+ * What every transcribe() does first: refuses an utterance of torn samples (checkPcm) and an
+ * aborted call (the signal's reason). True when the utterance is empty: its text is "" at once.
+ */
+export function emptyUtterance(pcm: Buffer, signal: AbortSignal | undefined): boolean {
+  checkPcm(pcm);
+  signal?.throwIfAborted();
+  return pcm.length === 0;
 }
 
 /** What an AbortSignal's abort means to a caller: its reason when that is an Error. */

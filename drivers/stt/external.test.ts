@@ -1,14 +1,21 @@
 import { strict as assert } from "node:assert";
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test, type TestContext } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import { childPids, driverContract, memoryLogger } from "../contract.js";
 import type { SttEngine } from "./engine.js";
 import type { ExternalOptions } from "./external.js";
 import { compileGrammar, DEFAULT_DICTIONARY } from "./grammar.js";
 import { create } from "./index.js";
 import { speak } from "./speech-fixtures.js";
+
+// This file's own temp root: other test files (an agent with voice on) make adaos-stt dirs in the
+// shared one at the same time, and the checks below count this driver's dirs.
+const ownTmp = mkdtempSync(join(tmpdir(), "stt-ext-tmp-"));
+process.env.TMPDIR = ownTmp;
+after(() => rmSync(ownTmp, { recursive: true, force: true }));
 
 /** A temp dir with executable scripts standing in for engines. */
 async function scripts(t: TestContext, files: Record<string, string>): Promise<string> {

@@ -23,8 +23,9 @@ import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { DriverCapability, DriverContext, DriverHealth, DriverState } from "../../abi/driver.js";
-import { abortReason, checkPcm, STT_CAPABILITY, STT_DRIVER_NAME, type SttEngine, type Transcription } from "./engine.js";
+import type { DriverCapability, DriverContext, DriverHealth } from "../../abi/driver.js";
+import { HealthState } from "../shared/health.js";
+import { abortReason, emptyUtterance, STT_CAPABILITY, STT_DRIVER_NAME, type SttEngine, type Transcription } from "./engine.js";
 import { wavFile } from "./wav.js";
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
@@ -81,10 +82,7 @@ export class ExternalStt implements SttEngine {
   readonly #argv: readonly string[];
   readonly #input: ExternalOptions["input"];
   readonly #timeoutMs: number;
-  readonly #ctx: DriverContext;
-  #state: DriverState = "stopped";
-  #detail: string | undefined;
-  #since: number;
+  readonly #health: HealthState;
   #dir: string | undefined;
   #runs = 0;
   /** Runs in flight and how to fail each. */
@@ -96,21 +94,20 @@ export class ExternalStt implements SttEngine {
     this.#input = opts.input;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.lang = opts.lang;
-    this.#ctx = ctx;
-    this.#since = this.#now();
+    this.#health = new HealthState(ctx.now ?? Date.now);
   }
 
   health(): DriverHealth {
-    return { state: this.#state, restarts: 0, since: this.#since, ...(this.#detail === undefined ? {} : { detail: this.#detail }) };
+    return this.#health.get();
   }
 
   async start(): Promise<void> {
-    if (this.#state !== "stopped") return;
-    this.#setState("starting");
+    if (this.#health.get().state !== "stopped") return;
+    this.#health.set("starting");
     try {
       await findProgram(this.#argv[0] ?? "");
       if (this.#input === "wav-file") this.#dir = await mkdtemp(join(tmpdir(), "adaos-sttcmd-"));
-      this.#setState("up");
+      this.#health.set("up");
     } catch (err) {
       await this.stop();
       throw err;
@@ -130,15 +127,14 @@ export class ExternalStt implements SttEngine {
     const dir = this.#dir;
     this.#dir = undefined;
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    if (this.#state !== "stopped") this.#setState("stopped");
+    if (this.#health.get().state !== "stopped") this.#health.set("stopped");
   }
 
   async transcribe(pcm: Buffer, signal?: AbortSignal): Promise<Transcription> {
     const t0 = performance.now();
-    checkPcm(pcm);
-    signal?.throwIfAborted();
-    if (pcm.length === 0) return { text: "", ms: 0 };
-    if (this.#state !== "up" && this.#state !== "degraded") throw new Error(`stt command: the driver is ${this.#state}, not started`);
+    if (emptyUtterance(pcm, signal)) return { text: "", ms: 0 };
+    const { state } = this.#health.get();
+    if (state !== "up" && state !== "degraded") throw new Error(`stt command: the driver is ${state}, not started`);
     const wav = wavFile(pcm);
     let file: string | undefined;
     let args = this.#argv.slice(1);
@@ -150,10 +146,10 @@ export class ExternalStt implements SttEngine {
     }
     try {
       const text = await this.#run(args, this.#input === "wav-stdin" ? wav : undefined, signal);
-      if (this.#state === "degraded") this.#setState("up");
+      this.#health.recover();
       return { text, ms: performance.now() - t0 };
     } catch (err) {
-      if (this.#state === "up" && !(signal?.aborted ?? false)) this.#setState("degraded", (err as Error).message);
+      if (this.#health.get().state === "up" && !(signal?.aborted ?? false)) this.#health.set("degraded", (err as Error).message);
       throw err;
     } finally {
       if (file !== undefined) await rm(file, { force: true });
@@ -199,16 +195,6 @@ export class ExternalStt implements SttEngine {
         else reject(new Error(`stt command: ${program} ${sig !== null ? `was killed by ${sig}` : `exited with code ${String(code)}`}${tailOf(stderr)}`));
       });
     });
-  }
-
-  #setState(state: DriverState, detail?: string): void {
-    this.#state = state;
-    this.#detail = detail;
-    this.#since = this.#now();
-  }
-
-  #now(): number {
-    return (this.#ctx.now ?? Date.now)();
   }
 }
 

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test, type TestContext } from "node:test";
@@ -8,6 +9,12 @@ import { create } from "./index.js";
 import type { PocketsphinxOptions, PocketsphinxStt } from "./pocketsphinx.js";
 import { speak } from "./speech-fixtures.js";
 import { silence } from "./wav.js";
+
+// This file's own temp root: other test files (an agent with voice on) make adaos-stt dirs in the
+// shared one at the same time, and the checks below count this driver's dirs.
+const ownTmp = mkdtempSync(join(tmpdir(), "stt-psx-tmp-"));
+process.env.TMPDIR = ownTmp;
+after(() => rmSync(ownTmp, { recursive: true, force: true }));
 
 const GRAMMAR = {
   patterns: ["show {title} on the tv", "play {title} on the tv", "stop the tv", "pause the tv"],

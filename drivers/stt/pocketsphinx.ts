@@ -42,7 +42,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import type { DriverCapability, DriverContext, DriverHealth, DriverState } from "../../abi/driver.js";
-import { abortReason, checkPcm, STT_CAPABILITY, STT_DRIVER_NAME, type SttEngine, type Transcription } from "./engine.js";
+import { abortReason, emptyUtterance, STT_CAPABILITY, STT_DRIVER_NAME, type SttEngine, type Transcription } from "./engine.js";
 import { DEFAULT_DICTIONARY, loadGrammar, type GrammarSource } from "./grammar.js";
 import { HypothesisReader } from "./hypothesis.js";
 import { startRecogniser } from "./recogniser-process.js";
@@ -233,9 +233,7 @@ export class PocketsphinxStt implements SttEngine {
 
   async transcribe(pcm: Buffer, signal?: AbortSignal): Promise<Transcription> {
     const t0 = performance.now();
-    checkPcm(pcm);
-    signal?.throwIfAborted();
-    if (pcm.length === 0) return { text: "", ms: 0 };
+    if (emptyUtterance(pcm, signal)) return { text: "", ms: 0 };
     const running = this.#running;
     if (this.#state !== "up" || running === undefined) throw new Error(`stt: pocketsphinx is not running (${this.#detail ?? this.#state})`);
     const audio = Buffer.concat([silence(LEAD_MS), pcm, silence(this.#opts.vadPostSpeech * 10 + TAIL_MARGIN_MS)]);

@@ -16,7 +16,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import type { DriverCapability, DriverContext, DriverHealth, DriverState } from "../../abi/driver.js";
+import type { DriverCapability, DriverContext, DriverHealth } from "../../abi/driver.js";
+import { HealthState } from "../shared/health.js";
+import { stderrTail } from "../shared/stderr-tail.js";
 import type { Synthesis, SynthesizeOptions, TtsDriver } from "./index.js";
 
 export const DEFAULT_VOICE = "en-us";
@@ -30,7 +32,6 @@ const SYNTH_TIMEOUT_MS = 30_000;
 const VERSION_TIMEOUT_MS = 5_000;
 /** How much of stderr is kept for error messages. */
 const STDERR_KEEP = 2_000;
-const STDERR_LINES = 3;
 // C0 controls, DEL and C1 controls.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
@@ -52,12 +53,6 @@ interface Outcome {
 
 type KillReason = "timeout" | "abort" | "stop";
 
-/** The last few non-empty lines of a program's stderr, joined for one message. */
-function tail(stderr: string): string {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
-  return lines.slice(-STDERR_LINES).join(" | ") || "(no stderr)";
-}
-
 /** Sets the RIFF and data chunk sizes of a streamed WAV to the real ones; null when it is no RIFF/WAVE with a data chunk. */
 export function withTrueSizes(wav: Buffer): Buffer | null {
   if (wav.length < 12 || wav.toString("latin1", 0, 4) !== "RIFF" || wav.toString("latin1", 8, 12) !== "WAVE") return null;
@@ -78,37 +73,23 @@ export class EspeakTts implements TtsDriver {
   readonly capabilities: readonly DriverCapability[] = [{ id: "capability://tts.synthesize", outputs: ["wav"] }];
   /** Running processes, each with the way to end it for a reason. */
   readonly #running = new Map<ChildProcess, (why: KillReason) => void>();
-  #state: DriverState = "stopped";
-  #detail: string | undefined;
-  #since: number;
+  readonly #health: HealthState;
 
-  constructor(
-    private readonly settings: Settings,
-    private readonly ctx: DriverContext,
-  ) {
-    this.#since = this.#now();
+  constructor(private readonly settings: Settings, private readonly ctx: DriverContext) {
+    this.#health = new HealthState(ctx.now ?? Date.now);
   }
 
-  health(): DriverHealth {
-    return { state: this.#state, restarts: 0, since: this.#since, ...(this.#detail === undefined ? {} : { detail: this.#detail }) };
-  }
-
-  async start(): Promise<void> {
-    this.#set("starting");
+  start(): Promise<void> {
     const { command } = this.settings;
-    try {
+    return this.#health.starting(async () => {
       const out = await this.#run(["--version"], VERSION_TIMEOUT_MS);
-      if (out.code !== 0) throw new Error(`tts: ${command} --version exited with ${out.code ?? out.signal}: ${tail(out.stderr)}`);
+      if (out.code !== 0) throw new Error(`tts: ${command} --version exited with ${out.code ?? out.signal}: ${stderrTail(out.stderr)}`);
       this.ctx.logger.info({ command, version: out.stdout.toString("utf8").trim() }, "tts ready");
-      this.#set("up");
-    } catch (err) {
-      this.#set("down", (err as Error).message);
-      throw err;
-    }
+    });
   }
 
   async stop(): Promise<void> {
-    this.#set("stopped");
+    this.#health.set("stopped");
     const exits = [...this.#running].map(([child, kill]) => new Promise<void>((done) => {
       child.once("close", () => done());
       kill("stop");
@@ -116,8 +97,13 @@ export class EspeakTts implements TtsDriver {
     await Promise.all(exits);
   }
 
+  health(): DriverHealth {
+    return this.#health.get();
+  }
+
   async synthesize(text: string, opts: SynthesizeOptions = {}, signal?: AbortSignal): Promise<Synthesis> {
-    if (this.#state !== "up" && this.#state !== "degraded") throw new Error(`tts driver is ${this.#state}: start() it before synthesize()`);
+    const { state } = this.#health.get();
+    if (state !== "up" && state !== "degraded") throw new Error(`tts driver is ${state}: start() it before synthesize()`);
     const said = text.replace(CONTROL, " ").trim();
     if (said.length === 0) throw new Error("tts: nothing to say (the text is empty)");
     if (said.length > this.settings.maxChars) throw new Error(`tts: the text is ${said.length} characters; the limit (maxChars) is ${this.settings.maxChars}`);
@@ -130,15 +116,15 @@ export class EspeakTts implements TtsDriver {
     const failure =
       out.killedFor === "stop" ? `${what}: the driver was stopped during synthesis`
       : out.killedFor === "timeout" ? `${what} did not finish within ${SYNTH_TIMEOUT_MS} ms and was killed`
-      : out.code !== 0 ? `${what} exited with ${out.code ?? out.signal}: ${tail(out.stderr)}`
+      : out.code !== 0 ? `${what} exited with ${out.code ?? out.signal}: ${stderrTail(out.stderr)}`
       : undefined;
     const wav = failure === undefined ? withTrueSizes(out.stdout) : null;
     if (wav === null) {
-      const why = failure ?? `${what} exited 0 but wrote no RIFF/WAVE (${out.stdout.length} bytes; stderr: ${tail(out.stderr)})`;
-      if (out.killedFor !== "stop") this.#set("degraded", why);
+      const why = failure ?? `${what} exited 0 but wrote no RIFF/WAVE (${out.stdout.length} bytes; stderr: ${stderrTail(out.stderr)})`;
+      if (out.killedFor !== "stop") this.#health.set("degraded", why);
       throw new Error(why);
     }
-    if (this.#state === "degraded") this.#set("up");
+    this.#health.recover();
     return { wav, ms };
   }
 
@@ -190,15 +176,5 @@ export class EspeakTts implements TtsDriver {
         resolve({ code, signal: sig, stdout: Buffer.concat(chunks), stderr, ...(killedFor === undefined ? {} : { killedFor }) });
       });
     });
-  }
-
-  #set(state: DriverState, detail?: string): void {
-    if (state !== this.#state || detail !== this.#detail) this.#since = this.#now();
-    this.#state = state;
-    this.#detail = detail;
-  }
-
-  #now(): number {
-    return (this.ctx.now ?? Date.now)();
   }
 }
