@@ -6,8 +6,9 @@
  * kiosk page is open in a real headless Chromium. "show inception on the tv" → the page shows
  * "Inception" and its video plays from the media member → the hub says "Playing Inception on
  * Living-room TV". Also: speech without a push-to-talk starts nothing; the TV killed before
- * speaking → the spoken degrade notice (captured by the fake audio sink); Russian and English text
- * give the same intent and slots.
+ * speaking → the film plays on the other screen (a member with real mpv); that one killed too →
+ * the spoken degrade notice (captured by the fake audio sink); Russian and English text give the
+ * same intent and slots.
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
@@ -55,7 +56,7 @@ async function screen(page: Page): Promise<{ title: string; src: string; time: n
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-test("voice → TV: spoken commands play on the TV's kiosk page from the media member; guarded speech starts nothing; the TV down → a spoken notice", { timeout: 240_000 }, async (t) => {
+test("voice → TV: spoken commands play on the TV's kiosk page from the media member; guarded speech starts nothing; the TV down → the other screen; none left → a spoken notice", { timeout: 240_000 }, async (t) => {
   const dir = tempDir(t, "adaos-voice-tv-");
   const bin = join(dir, "bin");
   const captured = join(dir, "said");
@@ -73,22 +74,26 @@ test("voice → TV: spoken commands play on the TV's kiosk page from the media m
 
   const hubConfig = config(dir, "hub", {
     directory: { heartbeat_ms: 1000 },
-    resolver: { startup_sla_ms: 15_000 },
+    // Every node is a process on this one machine: their load and rtt are the same machine's,
+    // sampled at different moments — noise that could outweigh the screens' prio (80 vs 40).
+    resolver: { startup_sla_ms: 15_000, weights: { load: 0, rtt: 0 } },
     voice: {
       enabled: true, intents: join(REPO_ROOT, "examples/voice/intents.yaml"), guard: "push_to_talk",
       mic: { recorder }, tts: { enabled: true }, speaker: { command: player },
     },
   });
-  const hub = await makeHub(t, undefined, ["tv", "media"], { ADAOS_EDGE_CONFIG: hubConfig, FAKE_MIC_FIFO: fifo });
+  const hub = await makeHub(t, undefined, ["tv", "bedroom", "media"], { ADAOS_EDGE_CONFIG: hubConfig, FAKE_MIC_FIFO: fifo });
   await hub.start();
-  const [tv] = await Promise.all([
-    member(t, hub, "tv", dir, { display: { mode: "kiosk", name: "Living-room TV", inputs: ["webm"] } }),
+  const [tv, bedroom] = await Promise.all([
+    member(t, hub, "tv", dir, { display: { mode: "kiosk", name: "Living-room TV", inputs: ["webm"], prio: 80 } }),
+    // A second screen without a browser: real mpv, with no video or audio output on this machine.
+    member(t, hub, "bedroom", dir, { display: { mode: "mpv", name: "Bedroom TV", inputs: ["webm"], prio: 40, args: ["--no-terminal", "--vo=null", "--ao=null"] } }),
     member(t, hub, "media", dir, { media: { catalog: join(REPO_ROOT, "examples/media/catalog.yaml") } }),
   ]);
-  await waitFor("tv and media online with their capabilities", async () => {
+  await waitFor("tv, bedroom and media online with their capabilities", async () => {
     const { body } = await call<{ nodes: { node_id: string; online: boolean; capabilities: { id: string }[] }[] }>(hub.url, "/api/subnet/nodes");
     const has = (id: string, cap: string) => body.nodes.some((n) => n.node_id === id && n.online && n.capabilities.some((c) => c.id === cap));
-    return has("tv", "capability://display.play") && has("media", "capability://media.playback") ? true : undefined;
+    return has("tv", "capability://display.play") && has("bedroom", "capability://display.play") && has("media", "capability://media.playback") ? true : undefined;
   }, 30_000, 100);
   const events = await collect(t, hub.url, ">");
 
@@ -109,16 +114,23 @@ test("voice → TV: spoken commands play on the TV's kiosk page from the media m
   };
   const inputs = (): SeenEvent[] => events.filter((e) => e.name === "voice.input");
 
+  /** On a timeout, what the hub's voice pipeline did (its log and counters) goes into the error. */
+  const explained = async <T>(p: Promise<T>): Promise<T> => p.catch(async (err: unknown) => {
+    const log = hub.proc().stdout().split("\n").filter((l) => /"component":"(voice|mic|stt)/.test(l)).slice(-20).join("\n");
+    const metrics = (await (await fetch(`${hub.url}/metrics`, { headers: { "x-adaos-token": TOKEN } })).text()).split("\n").filter((l) => l.startsWith("adaos_voice")).join("\n");
+    const plans = events.filter((e) => e.name === "plan.run.completed" || e.name === "route.changed").slice(-3).map((e) => `${e.name} ${JSON.stringify(e.payload)}`).join("\n");
+    throw new Error(`${String(err)}\n${metrics}\nthe hub's last voice log lines:\n${log}\nplan events:\n${plans}`);
+  });
   // 1. Several commands; each: push to talk, speak, wait for the page to change.
   const latencies: number[] = [];
   for (const [file, title] of [[wav.inception, "Inception"], [wav.interstellar, "Interstellar"], [wav.inception, "Inception"]] as const) {
     const before = inputs().length;
     await listen();
     await speak(file);
-    const shownAt = await waitFor(`the TV to show ${title}`, async () => {
+    const shownAt = await explained(waitFor(`the TV to show ${title}`, async () => {
       const s = await screen(page);
       return s.title === title && s.time > 0 ? performance.timeOrigin + performance.now() : undefined;
-    }, 30_000, 10);
+    }, 30_000, 10));
     const input = await waitFor("its voice.input", () => inputs()[before], 5000, 10);
     assert.equal(input.payload.raw, `show ${title.toLowerCase()} on the tv`);
     const endedAt = (input.payload.timings as { speech_end_epoch_ms: number }).speech_end_epoch_ms;
@@ -135,28 +147,39 @@ test("voice → TV: spoken commands play on the TV's kiosk page from the media m
   const guardedBefore = await guarded(hub.url);
   const runsBefore = events.filter((e) => e.name === "plan.run.completed").length;
   await speak(wav.chatter);
-  await waitFor("the chatter to be cut and ignored", async () => ((await guarded(hub.url)) > guardedBefore ? true : undefined), 20_000, 100);
+  await explained(waitFor("the chatter to be cut and ignored", async () => ((await guarded(hub.url)) > guardedBefore ? true : undefined), 20_000, 100));
   await speak(wav.interstellar); // a real command, but no push either
-  await waitFor("the unpushed command to be ignored too", async () => ((await guarded(hub.url)) > guardedBefore + 1 ? true : undefined), 20_000, 100);
+  await explained(waitFor("the unpushed command to be ignored too", async () => ((await guarded(hub.url)) > guardedBefore + 1 ? true : undefined), 20_000, 100));
   assert.equal(events.filter((e) => e.name === "plan.run.completed").length, runsBefore, "nothing ran");
   assert.equal((await screen(page)).title, "Inception", "the TV still shows the last command's film");
 
-  // 3. The TV goes away; a command now ends in a spoken notice on the hub (and a printed one).
-  const saidBefore = readdirSync(captured).length;
-  tv.child.kill("SIGKILL");
-  await waitFor("the tv offline", async () => {
+  // 3. The TV goes away: the next command plays on the other screen (mpv, fetching from the media member).
+  const offline = async (id: string): Promise<boolean> => waitFor(`${id} offline`, async () => {
     const { body } = await call<{ nodes: { node_id: string; online: boolean }[] }>(hub.url, "/api/subnet/nodes");
-    return body.nodes.some((n) => n.node_id === "tv" && !n.online) ? true : undefined;
+    return body.nodes.some((n) => n.node_id === id && !n.online) ? true : undefined;
   }, 15_000, 100);
-  const before = inputs().length;
-  await listen();
-  await speak(wav.interstellar);
-  const input = await waitFor("the command heard", () => inputs()[before], 30_000, 20);
+  const command = async (file: string): Promise<SeenEvent> => {
+    const before = inputs().length;
+    await listen();
+    await speak(file);
+    return explained(waitFor("the command heard", () => inputs()[before], 30_000, 20));
+  };
+  tv.child.kill("SIGKILL");
+  await offline("tv");
+  const moved = await command(wav.interstellar);
+  const elsewhere = await waitFor("the notice from the other screen", () => events.find((e) => e.name === "ui.notify" && e.correlation_id === moved.correlation_id), 20_000, 20);
+  assert.equal(elsewhere.payload.text, "Playing Interstellar on Bedroom TV");
+
+  // 4. No screen left: the command ends in a spoken notice on the hub (and a printed one).
+  const saidBefore = readdirSync(captured).length;
+  bedroom.child.kill("SIGKILL");
+  await offline("bedroom");
+  const input = await command(wav.interstellar);
   const spoken = await waitFor("the spoken notice", () => events.find((e) => e.name === "ui.say" && e.correlation_id === input.correlation_id), 20_000, 20);
   assert.match(String(spoken.payload.text), /^Sorry, I could not play Interstellar/);
   await waitFor("the notice played through the speaker", () => (readdirSync(captured).length > saidBefore ? true : undefined), 10_000, 50);
 
-  // 4. Text in Russian and English: the same intent and slots.
+  // 5. Text in Russian and English: the same intent and slots.
   const en = await call<{ intent: string; slots: Record<string, string> }>(hub.url, "/api/intent/recognize", { text: "Show Inception on the TV!" });
   const ru = await call<{ intent: string; slots: Record<string, string> }>(hub.url, "/api/intent/recognize", { text: "Покажи «Начало» на телевизоре" });
   assert.equal(en.status, 200, JSON.stringify(en.body));

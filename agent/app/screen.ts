@@ -52,7 +52,7 @@ export async function screenParts(config: Config, logger: Logger): Promise<Devic
   if (d.mode !== null) {
     const mod = await loadDriver("display");
     const ctx = { logger: componentLogger(logger, "display") };
-    const driver = mod.create({ mode: d.mode, inputs: d.inputs, ackTimeoutMs: d.ack_timeout_ms, command: d.command, ...(base === null ? {} : { pageUrl: `${base}${DISPLAY_PREFIX}` }) }, ctx);
+    const driver = mod.create({ mode: d.mode, inputs: d.inputs, ackTimeoutMs: d.ack_timeout_ms, command: d.command, ...(d.args === null ? {} : { args: d.args }), ...(base === null ? {} : { pageUrl: `${base}${DISPLAY_PREFIX}` }) }, ctx);
     parts.components.push(driverComponent(driver));
     // A kiosk with no page open cannot show anything: down, so the resolver picks another screen.
     const health = driverCheck(driver);

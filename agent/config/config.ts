@@ -67,7 +67,7 @@ export interface RawConfig {
     speaker: { command: string; device: string | null };
   };
   /** A screen for display.play steps (drivers/display). */
-  display: { mode: "kiosk" | "mpv" | null; name: string | null; inputs: string[]; prio: number; ack_timeout_ms: number; command: string };
+  display: { mode: "kiosk" | "mpv" | null; name: string | null; inputs: string[]; prio: number; ack_timeout_ms: number; command: string; args: string[] | null };
   /** A media member's catalog (agent/media/). */
   media: { catalog: string | null; prio: number };
   shutdown_timeout_ms: number;

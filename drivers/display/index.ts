@@ -27,6 +27,8 @@ export interface Options {
   readonly ackTimeoutMs?: number;
   /** mpv: the program to run; default "mpv". */
   readonly command?: string;
+  /** mpv: its flags before the title and the URL; default --fs --no-terminal --force-window=yes. */
+  readonly args?: readonly string[];
   /** kiosk: the page's full URL (base_url + /display), named in "no page open" errors. */
   readonly pageUrl?: string;
 }
@@ -46,7 +48,7 @@ export const create: DriverFactory<Options, DisplayDriver> = (options: Options, 
         ...(options.pageUrl === undefined ? {} : { pageUrl: options.pageUrl }),
       }, ctx);
     case "mpv":
-      return new MpvDisplay({ ...inputs, ...(options.command === undefined ? {} : { command: options.command }) }, ctx);
+      return new MpvDisplay({ ...inputs, ...(options.command === undefined ? {} : { command: options.command }), ...(options.args === undefined ? {} : { args: options.args }) }, ctx);
     case "fake":
       return new FakeDisplay(inputs, ctx);
     default:

@@ -7,9 +7,12 @@
 import { strict as assert } from "node:assert";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
 import { driverContract, memoryLogger } from "../contract.js";
 import { MpvDisplay } from "./mpv.js";
 
@@ -122,4 +125,26 @@ test("mpv: abort while settling kills the playback and rejects with the reason",
   ac.abort(new Error("the step was cancelled"));
   await assert.rejects(playing, /the step was cancelled/);
   assert.equal(alive(sleep0), false);
+});
+
+test("mpv: the real player (no screen here: --vo=null --ao=null) fetches and plays the film over HTTP; a URL that answers 404 fails the play", async (t) => {
+  const film = await readFile(fileURLToPath(new URL("../../../examples/media/inception.webm", import.meta.url)));
+  const fetched: string[] = [];
+  const server = createServer((req, res) => {
+    fetched.push(req.url ?? "");
+    if (req.url !== "/media/inception") return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": "video/webm", "content-length": film.length }).end(film);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const display = new MpvDisplay({ args: ["--no-terminal", "--vo=null", "--ao=null"] }, { logger: memoryLogger() });
+  t.after(() => display.stop());
+  await display.start();
+  const ack = await display.play({ url: `${base}/media/inception`, title: "Inception", play_id: "real-1" });
+  assert.match(ack.shown_by, /mpv pid \d+$/);
+  assert.ok(fetched.includes("/media/inception"), `mpv fetched the film: ${fetched.join(", ")}`);
+  await assert.rejects(display.play({ url: `${base}/media/nothing`, title: "Nothing", play_id: "real-2" }), /exit|quit|code/i);
+  await display.stop();
+  assert.equal(display.health().state, "stopped");
 });
