@@ -8,7 +8,7 @@
  * Living-room TV". Also: speech without a push-to-talk starts nothing; the TV killed before
  * speaking → the film plays on the other screen (a member with real mpv); that one killed too →
  * the spoken degrade notice (captured by the fake audio sink); Russian and English text give the
- * same intent and slots.
+ * same intent and slots; a reply said through POST /api/say, captured and recognised back.
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
@@ -19,6 +19,7 @@ import { test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { writeFakeRecorder } from "../drivers/mic/fake-recorder.js";
 import { writeFakePlayer } from "../drivers/speaker/fake-player.js";
+import { create as createStt } from "../drivers/stt/index.js";
 import { freePort, REPO_ROOT, tempDir, waitFor, type RunningAgent } from "./helpers.js";
 import { call, collect, type SeenEvent } from "./plan-subnet.js";
 import { HUB_ID, makeHub, startMember, TOKEN } from "./saf-harness.js";
@@ -186,6 +187,22 @@ test("voice → TV: spoken commands play on the TV's kiosk page from the media m
   assert.equal(ru.status, 200, JSON.stringify(ru.body));
   assert.deepEqual([ru.body.intent, ru.body.slots], [en.body.intent, en.body.slots]);
   assert.deepEqual([en.body.intent, en.body.slots], ["media.find_and_show", { title: "Inception" }]);
+
+  // 6. A reply said by the hub (POST /api/say → IO router → espeak-ng → speaker), captured from the
+  // fake audio sink and recognised back by our own pocketsphinx driver: the same text.
+  const sinkBefore = readdirSync(captured).filter((f) => f.endsWith(".wav")).length;
+  const reply = await call<unknown>(hub.url, "/api/say", { text: "playing inception on the tv" });
+  assert.ok(reply.status >= 200 && reply.status < 300, JSON.stringify(reply.body));
+  const wavs = await waitFor("the reply captured", () => {
+    const all = readdirSync(captured).filter((f) => f.endsWith(".wav"));
+    return all.length > sinkBefore ? all : undefined;
+  }, 10_000, 20);
+  const newest = wavs.sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10))[0] ?? "";
+  const pcm = execFileSync("sox", [join(captured, newest), "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1", "-"]);
+  const stt = createStt({ engine: "pocketsphinx", grammar: { patterns: ["playing {title} on the tv", "show {title} on the tv"], slots: { title: ["inception", "interstellar"] } } }, { logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  t.after(() => stt.stop());
+  await stt.start();
+  assert.equal((await stt.transcribe(pcm)).text, "playing inception on the tv");
 });
 
 async function guarded(url: string): Promise<number> {
