@@ -49,6 +49,7 @@ export interface Subnet {
   /** Replace what `node` does for `capability` (without capability://). */
   behave(node: string, capability: string, fn: Behaviour): void;
   setOnline(node: string, online: boolean): void;
+  /** The run's final status, once its plan.run.completed has reached `events` too. */
   done(runId: string, timeoutMs?: number): Promise<PlanRunStatus>;
 }
 
@@ -101,7 +102,9 @@ export async function startSubnet(t: TestContext, o: { nodes?: NodeFacts[]; slaM
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const s = runtime.status(runId);
-        if (s !== undefined && FINAL_PLAN_STATES.has(s.state)) return s;
+        // Final, and its plan.run.completed delivered (the bus hands envelopes over asynchronously).
+        const told = events.some((e) => e.event_name === "plan.run.completed" && (e.payload as { run_id?: unknown }).run_id === runId);
+        if (s !== undefined && FINAL_PLAN_STATES.has(s.state) && told) return s;
         if (Date.now() > deadline) throw new Error(`run ${runId} still ${s?.state ?? "unknown"} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 10));
       }
