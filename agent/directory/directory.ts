@@ -5,12 +5,12 @@
  * telemetry of a registered node (an unknown node is told to register again), deregister() and
  * linkGone() take a node out at once; a timer on the injected clock marks nodes whose TTL passed.
  */
+import { publishOrLog } from "../bus/publish-or-log.js";
 import type { Manifest } from "../../abi/manifest.js";
 import { createHash } from "node:crypto";
 import type { Bus } from "../bus/bus.js";
 import type { Clock, TimerHandle } from "../core/clock.js";
 import type { Component } from "../core/component.js";
-import { createEnvelope } from "../core/envelope.js";
 import type { Logger } from "../core/logger.js";
 import type { Capacity, DirectoryStore, NodeRecord } from "./directory-store.js";
 import type { CapabilityStatus } from "./heartbeat.js";
@@ -219,10 +219,6 @@ export class Directory implements Component {
   }
 
   #publish(event_name: string, payload: Record<string, unknown>): void {
-    try {
-      this.opts.bus.publish(createEnvelope({ event_name, version: 1, source: this.opts.source, priority: 2, payload }, this.opts.clock));
-    } catch (err) {
-      this.opts.logger.error({ err, event: event_name }, "directory: could not publish a change");
-    }
+    publishOrLog(this.opts.bus, { event_name, version: 1, source: this.opts.source, priority: 2, payload }, this.opts.clock, this.opts.logger);
   }
 }

@@ -14,6 +14,7 @@
  * graceful degrade: keep `find`). A step whose arguments cannot be filled in fails without
  * failover (no other node would do better).
  */
+import { publishOrLog } from "../bus/publish-or-log.js";
 import { createEnvelope } from "../core/envelope.js";
 import type { Envelope } from "../../abi/envelope.js";
 import { HEADER } from "../../abi/envelope.js";
@@ -312,10 +313,6 @@ export class PlanRun {
   }
 
   #publish(event_name: string, payload: Record<string, unknown>): void {
-    try {
-      this.deps.bus.publish(createEnvelope({ event_name, version: 1, source: this.deps.source, tenant: this.deps.tenant, priority: 2, correlation_id: this.correlationId, payload }, this.deps.clock));
-    } catch (err) {
-      this.deps.logger.error({ err, run_id: this.id, event_name }, "could not publish a plan event");
-    }
+    publishOrLog(this.deps.bus, { event_name, version: 1, source: this.deps.source, tenant: this.deps.tenant, priority: 2, correlation_id: this.correlationId, payload }, this.deps.clock, this.deps.logger, { run_id: this.id });
   }
 }

@@ -21,7 +21,7 @@ import type { Envelope } from "../../abi/envelope.js";
 import type { Bus, Subscription } from "../bus/bus.js";
 import type { Clock } from "../core/clock.js";
 import type { Component } from "../core/component.js";
-import { createEnvelope } from "../core/envelope.js";
+import { publishOrLog } from "../bus/publish-or-log.js";
 import { uuidv7 } from "../core/ids.js";
 import type { Logger } from "../core/logger.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
@@ -152,10 +152,6 @@ export class VoiceCommands implements Component {
   }
 
   #publish(event_name: string, ctx: { correlation_id: string; causation_id: string }, payload: Record<string, unknown>): void {
-    try {
-      this.opts.bus.publish(createEnvelope({ event_name, version: 1, source: this.opts.source, tenant: this.opts.tenant, priority: 1, ...ctx, payload }, this.opts.clock));
-    } catch (err) {
-      this.opts.logger.error({ err, event_name }, "could not publish a voice command event");
-    }
+    publishOrLog(this.opts.bus, { event_name, version: 1, source: this.opts.source, tenant: this.opts.tenant, priority: 1, ...ctx, payload }, this.opts.clock, this.opts.logger);
   }
 }

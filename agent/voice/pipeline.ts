@@ -20,7 +20,7 @@ import type { Envelope } from "../../abi/envelope.js";
 import type { Bus, Subscription } from "../bus/bus.js";
 import type { Clock } from "../core/clock.js";
 import type { Component } from "../core/component.js";
-import { createEnvelope } from "../core/envelope.js";
+import { publishOrLog } from "../bus/publish-or-log.js";
 import { uuidv7 } from "../core/ids.js";
 import type { Logger } from "../core/logger.js";
 import type { Counter, MetricsRegistry } from "../core/metrics.js";
@@ -180,10 +180,6 @@ export class VoicePipeline implements Component {
       },
     };
     this.opts.logger.info({ raw, stt_ms: Math.round(ms) }, "voice input");
-    try {
-      this.opts.bus.publish(createEnvelope({ event_name: "voice.input", version: 1, source: this.opts.source, tenant: this.opts.tenant, priority: 1, correlation_id: id, payload }, this.opts.clock));
-    } catch (err) {
-      this.opts.logger.error({ err }, "could not publish voice.input");
-    }
+    publishOrLog(this.opts.bus, { event_name: "voice.input", version: 1, source: this.opts.source, tenant: this.opts.tenant, priority: 1, correlation_id: id, payload }, this.opts.clock, this.opts.logger);
   }
 }
