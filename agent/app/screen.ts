@@ -54,9 +54,8 @@ export async function screenParts(config: Config, logger: Logger): Promise<Devic
     const ctx = { logger: componentLogger(logger, "display") };
     const driver = mod.create({ mode: d.mode, inputs: d.inputs, ackTimeoutMs: d.ack_timeout_ms, command: d.command, ...(d.args === null ? {} : { args: d.args }), ...(base === null ? {} : { pageUrl: `${base}${DISPLAY_PREFIX}` }) }, ctx);
     parts.components.push(driverComponent(driver));
-    // A kiosk with no page open cannot show anything: down, so the resolver picks another screen.
     const health = driverCheck(driver);
-    parts.internalChecks.display = () => (driver instanceof mod.KioskDisplay && driver.pages === 0 ? "down" : health());
+    parts.internalChecks.display = () => (driver.ready() ? health() : "down");
     parts.declared.push({ id: mod.DISPLAY_CAPABILITY, prio: d.prio, cost: 0, inputs: d.inputs, outputs: [], probe: { kind: "internal", check: "display" } });
     parts.handlers.set("display.play", displayStep(driver, d.name ?? config.node_id));
     const http = mod.httpHandler(driver);

@@ -27,6 +27,11 @@ export interface PlayAck {
 
 export interface DisplayDriver extends Driver {
   play(req: PlayRequest, signal?: AbortSignal): Promise<PlayAck>;
+  /**
+   * Whether a play() now could show anything: started, and for a kiosk a page open. The agent
+   * reports display.play down while not, so the resolver picks another screen.
+   */
+  ready(): boolean;
 }
 
 const MAX_TITLE = 200;

@@ -16,7 +16,9 @@ test("fake: records plays and acks at once; refuses before start and bad request
   const display = new FakeDisplay({ inputs: ["webm"] }, ctx);
   const film = { url: "http://127.0.0.1:1/media/inception", title: "Inception", play_id: "p1" };
   await assert.rejects(display.play(film), /not started/);
+  assert.equal(display.ready(), false);
   await display.start();
+  assert.equal(display.ready(), true);
   assert.deepEqual(await display.play(film), { ack_ms: 0, shown_by: "fake display" });
   await assert.rejects(display.play({ ...film, play_id: "" }), /play_id/);
   assert.deepEqual(display.plays, [film]);

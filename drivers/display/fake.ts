@@ -35,6 +35,10 @@ export class FakeDisplay implements DisplayDriver {
     return Promise.resolve();
   }
 
+  ready(): boolean {
+    return this.#health.get().state === "up";
+  }
+
   health(): DriverHealth {
     return this.#health.get();
   }

@@ -157,9 +157,11 @@ test("kiosk: the page is served with its CSP, read-only, and nothing else is cla
 
 test("kiosk: play() pushes to every page, resolves on the first playing ack, a reconnect gets the current item", async (t) => {
   const { display, tv, media } = await setup(t, { keepAliveMs: 50 });
+  assert.equal(display.ready(), false, "started, but no page to show on");
   const a = await openEvents(t, `${tv}/display/events`);
   const b = await openEvents(t, `${tv}/display/events`);
   await until("two pages", () => display.pages === 2);
+  assert.equal(display.ready(), true);
   const item = film(media, "inception", "Inception", "p1");
   const playing = display.play(item);
   for (const page of [a, b]) {
@@ -180,6 +182,7 @@ test("kiosk: play() pushes to every page, resolves on the first playing ack, a r
   b.close();
   late.close();
   await until("pages gone", () => display.pages === 0);
+  assert.equal(display.ready(), false);
 });
 
 test("kiosk: rejections — no page, no ack in time, an error ack, replaced, aborted, stopped", async (t) => {

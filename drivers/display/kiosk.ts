@@ -71,6 +71,10 @@ export class KioskDisplay implements DisplayDriver {
   }
 
   /** Open kiosk pages (event streams). */
+  ready(): boolean {
+    return this.#health.get().state === "up" && this.#pages.size > 0;
+  }
+
   get pages(): number {
     return this.#pages.size;
   }

@@ -69,6 +69,10 @@ export class MpvDisplay implements DisplayDriver {
     this.#health.set("stopped");
   }
 
+  ready(): boolean {
+    return this.#health.get().state === "up";
+  }
+
   health(): DriverHealth {
     return this.#health.get();
   }
