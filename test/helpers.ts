@@ -106,6 +106,19 @@ export async function within<T>(ms: number, what: string, p: Promise<T>): Promis
   }
 }
 
+/** The subnet token every test agent runs with. */
+export const TOKEN = "test-token-0123456789abcdef";
+
+/** GET (no body) or POST JSON to an agent's API with the test token; status and parsed body. */
+export async function call<T>(url: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${url}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "x-adaos-token": TOKEN, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
 export interface RunningAgent extends Proc {
   readonly url: string;
   readonly dataDir: string;
@@ -116,7 +129,7 @@ export interface RunningAgent extends Proc {
 export async function startAgent(t: After, extraArgs: readonly string[] = [], env: Record<string, string> = {}, apiPort?: number): Promise<RunningAgent> {
   const port = apiPort ?? (await freePort());
   const dataDir = tempDir(t, "adaos-agent-");
-  const token = "test-token-0123456789abcdef";
+  const token = TOKEN;
   const proc = runCli(t, ["run", "--api-port", String(port), "--data-dir", dataDir, "--node-id", "test-hub", ...extraArgs], {
     cwd: dataDir,
     env: { ADAOS_EDGE_TOKEN: token, ADAOS_EDGE_LOG_LEVEL: "debug", ...env },

@@ -8,8 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiClient } from "../agent/cli/api-client.js";
-import { freePort, tempDir } from "./helpers.js";
-import { TOKEN } from "./saf-harness.js";
+import { freePort, tempDir, TOKEN } from "./helpers.js";
 
 interface After {
   after(fn: () => void | Promise<void>): void;
@@ -107,15 +106,6 @@ export interface RunView {
   run_id: string; correlation_id: string; state: string; steps: StepView[];
   route_changes: { step_id: string; from: string | null; to: string | null; reason: string; detected_to_bound_ms: number }[];
   error?: { code: string; message: string };
-}
-
-export async function call<T>(url: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { "x-adaos-token": TOKEN, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as T };
 }
 
 export interface SeenEvent {

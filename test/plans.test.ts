@@ -13,8 +13,8 @@ import { strict as assert } from "node:assert";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runCli, tempDir, waitFor, type RunningAgent } from "./helpers.js";
-import { call, collect, nodeFiles, type NodeFiles, type NodeSpec, type RunView } from "./plan-subnet.js";
+import { call, runCli, tempDir, waitFor, type RunningAgent } from "./helpers.js";
+import { collect, nodeFiles, type NodeFiles, type NodeSpec, type RunView } from "./plan-subnet.js";
 import { HUB_ID, makeHub, startMember, TOKEN, type HubProcess } from "./saf-harness.js";
 
 const FINAL = new Set(["completed", "degraded", "failed", "cancelled"]);

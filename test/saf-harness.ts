@@ -7,7 +7,7 @@
 import { connect, type NatsConnection } from "nats";
 import type { Envelope } from "../abi/envelope.js";
 import { UPLINK_STREAM } from "../agent/natsd/root-stream.js";
-import { freePort, GiveUp, runCli, startAgent, tempDir, waitFor, type Proc, type RunningAgent } from "./helpers.js";
+import { freePort, GiveUp, runCli, startAgent, tempDir, TOKEN, waitFor, type Proc, type RunningAgent } from "./helpers.js";
 import { startRootCluster, type RootCluster } from "./root-cluster.js";
 
 interface After {
@@ -15,7 +15,7 @@ interface After {
 }
 
 export const HUB_ID = "hub-1";
-export const TOKEN = "test-token-0123456789abcdef";
+export { TOKEN } from "./helpers.js";
 const BATCH = 500;
 
 export interface OutboxStatsBody {

@@ -9,8 +9,8 @@ import { strict as assert } from "node:assert";
 import { copyFileSync, cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { REPO_ROOT, runCli, tempDir, waitFor } from "./helpers.js";
-import { makeHub, TOKEN, type HubProcess } from "./saf-harness.js";
+import { call, REPO_ROOT, runCli, tempDir, waitFor } from "./helpers.js";
+import { makeHub, type HubProcess } from "./saf-harness.js";
 
 interface Run {
   run_id: string; scenario_id: string; state: string; step: string | null; trigger: string; correlation_id: string;
@@ -18,17 +18,8 @@ interface Run {
   error: { code: string; message: string } | null; replay_of: string | null;
 }
 
-async function api<T>(url: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { "x-adaos-token": TOKEN, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
 const runs = async (url: string, scenarioId: string): Promise<Run[]> =>
-  (await api<{ runs: Run[] }>(url, `/api/scenario/runs?scenario_id=${scenarioId}&limit=500`)).body.runs;
+  (await call<{ runs: Run[] }>(url, `/api/scenario/runs?scenario_id=${scenarioId}&limit=500`)).body.runs;
 
 const FINAL = new Set(["succeeded", "failed", "cancelled", "timed_out", "interrupted"]);
 
@@ -105,48 +96,48 @@ test("over HTTP: run with ctx, status with the journal, cancel a long step withi
   assert.equal(greet.state, "succeeded", JSON.stringify(greet));
   assert.equal(greet.trigger, "event:system.boot.completed");
 
-  const started = await api<{ run_id: string; status: string }>(hub.url, "/api/scenario/run", { id: "hello", ctx: { name: "Ada" }, priority: "HIGH" });
+  const started = await call<{ run_id: string; status: string }>(hub.url, "/api/scenario/run", { id: "hello", ctx: { name: "Ada" }, priority: "HIGH" });
   assert.equal(started.status, 202, JSON.stringify(started.body));
   const done = await waitFor("hello to finish", async () => {
-    const s = (await api<Run>(hub.url, `/api/scenario/status?run_id=${started.body.run_id}`)).body;
+    const s = (await call<Run>(hub.url, `/api/scenario/status?run_id=${started.body.run_id}`)).body;
     return FINAL.has(s.state) ? s : undefined;
   });
   assert.equal(done.state, "succeeded");
   assert.deepEqual(done.bag, { text: "Hello, Ada" });
   assert.deepEqual(done.steps?.map((s) => [s.step, s.attempt, s.state]), [["compose", 1, "ok"], ["show", 1, "ok"]]);
 
-  const replay = await api<{ run_id: string; replay_of: string }>(hub.url, "/api/scenario/replay", { run_id: started.body.run_id });
+  const replay = await call<{ run_id: string; replay_of: string }>(hub.url, "/api/scenario/replay", { run_id: started.body.run_id });
   assert.equal(replay.body.replay_of, started.body.run_id);
-  await waitFor("the replay to finish", async () => ((await api<Run>(hub.url, `/api/scenario/status?run_id=${replay.body.run_id}`)).body.state === "succeeded" ? true : undefined));
-  assert.deepEqual((await api<Run>(hub.url, `/api/scenario/status?run_id=${replay.body.run_id}`)).body.ctx, { name: "Ada" });
+  await waitFor("the replay to finish", async () => ((await call<Run>(hub.url, `/api/scenario/status?run_id=${replay.body.run_id}`)).body.state === "succeeded" ? true : undefined));
+  assert.deepEqual((await call<Run>(hub.url, `/api/scenario/status?run_id=${replay.body.run_id}`)).body.ctx, { name: "Ada" });
 
-  const long = await api<{ run_id: string }>(hub.url, "/api/scenario/run", { id: "long" });
-  await waitFor("long to be in its nap", async () => ((await api<Run>(hub.url, `/api/scenario/status?run_id=${long.body.run_id}`)).body.step === "nap" ? true : undefined));
-  const busy = await api<{ error: { code: string } }>(hub.url, "/api/scenario/run", { id: "long" });
+  const long = await call<{ run_id: string }>(hub.url, "/api/scenario/run", { id: "long" });
+  await waitFor("long to be in its nap", async () => ((await call<Run>(hub.url, `/api/scenario/status?run_id=${long.body.run_id}`)).body.step === "nap" ? true : undefined));
+  const busy = await call<{ error: { code: string } }>(hub.url, "/api/scenario/run", { id: "long" });
   assert.deepEqual([busy.status, busy.body.error.code], [409, "E_SCENARIO_BUSY"]);
   const t0 = Date.now();
-  await api(hub.url, "/api/scenario/cancel", { run_id: long.body.run_id });
-  await waitFor("long cancelled", async () => ((await api<Run>(hub.url, `/api/scenario/status?run_id=${long.body.run_id}`)).body.state === "cancelled" ? true : undefined), 1000, 20);
+  await call(hub.url, "/api/scenario/cancel", { run_id: long.body.run_id });
+  await waitFor("long cancelled", async () => ((await call<Run>(hub.url, `/api/scenario/status?run_id=${long.body.run_id}`)).body.state === "cancelled" ? true : undefined), 1000, 20);
   const cancelMs = Date.now() - t0;
   t.diagnostic(`cancel → cancelled in ${cancelMs} ms`);
   assert.ok(cancelMs < 1000);
 
   // weather_now: an intent with a slot starts it with the slot in ctx.
   const intent = { event_name: "nlp.intent.detected", version: 1, payload: { intent_id: "i-1", intent: "weather.now", slots: { city: "Berlin" }, locale: "en-US", text: "weather in berlin" } };
-  const pub = await api<{ results: { status: string }[] }>(hub.url, "/api/events/publish", [intent]);
+  const pub = await call<{ results: { status: string }[] }>(hub.url, "/api/events/publish", [intent]);
   assert.equal(pub.body.results[0]?.status, "accepted", JSON.stringify(pub.body));
   const weather = await waitFor("weather_now ran", async () => (await runs(hub.url, "weather_now")).find((r) => FINAL.has(r.state)));
   assert.equal(weather.state, "succeeded", JSON.stringify(weather));
   assert.equal(weather.ctx.city, "Berlin");
 
   // morning_brief: its cron is a stored schedule whose next run is at 07:00 in Berlin.
-  const { body: sch } = await api<{ schedules: { id: string; scenario_id: string; next_at: string; tz: string | null; from_trigger: boolean }[] }>(hub.url, "/api/scenario/schedules");
+  const { body: sch } = await call<{ schedules: { id: string; scenario_id: string; next_at: string; tz: string | null; from_trigger: boolean }[] }>(hub.url, "/api/scenario/schedules");
   const brief = sch.schedules.find((s) => s.scenario_id === "morning_brief");
   assert.ok(brief !== undefined && brief.from_trigger, JSON.stringify(sch));
   const hour = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(brief.next_at));
   assert.equal(hour, "07:00");
 
-  const list = await api<{ scenarios: { id: string }[] }>(hub.url, "/api/scenarios");
+  const list = await call<{ scenarios: { id: string }[] }>(hub.url, "/api/scenarios");
   assert.deepEqual(list.body.scenarios.map((s) => s.id), ["greet_on_boot", "hello", "long", "morning_brief", "weather_now"]);
 });
 

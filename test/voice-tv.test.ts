@@ -20,8 +20,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { writeFakeRecorder } from "../drivers/mic/fake-recorder.js";
 import { writeFakePlayer } from "../drivers/speaker/fake-player.js";
 import { create as createStt } from "../drivers/stt/index.js";
-import { freePort, REPO_ROOT, tempDir, waitFor, type RunningAgent } from "./helpers.js";
-import { call, collect, type SeenEvent } from "./plan-subnet.js";
+import { call, freePort, REPO_ROOT, tempDir, waitFor, type RunningAgent } from "./helpers.js";
+import { collect, type SeenEvent } from "./plan-subnet.js";
 import { HUB_ID, makeHub, startMember, TOKEN } from "./saf-harness.js";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"];
