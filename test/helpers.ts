@@ -16,9 +16,28 @@ interface After {
   after(fn: () => void | Promise<void>): void;
 }
 
+/**
+ * A temp dir removed after the test. Hooks run in the order they were added, so a process started
+ * later may still be writing into the dir (nats-server's JetStream files) when this one runs: a
+ * failed removal must not fail the test or skip the hooks that stop those processes; it is
+ * tried again when the test process exits.
+ */
 export function tempDir(t: After, prefix = "adaos-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const remove = () => rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+  t.after(() => {
+    try {
+      remove();
+    } catch {
+      process.once("exit", () => {
+        try {
+          remove();
+        } catch {
+          // left in the system's temp dir; nothing else to do at exit
+        }
+      });
+    }
+  });
   return dir;
 }
 
