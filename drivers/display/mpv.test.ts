@@ -80,14 +80,15 @@ test("mpv: play runs the command with the flags, the title and the URL; a second
   assert.ok(alive(sleep0));
 
   await display.play({ url: "http://127.0.0.1:9/media/interstellar", title: "Interstellar", play_id: "p2" });
-  assert.equal(alive(sleep0), false, "the first playback's whole process group is gone");
+  // The group gets SIGTERM with mpv; its other members end a moment later.
+  await until("the first playback's whole process group gone", () => !alive(sleep0), 2000);
   await until("sleep.1", () => existsSync(join(dir, "sleep.1")));
   const argv1 = (await readFile(join(dir, "argv.1"), "utf8")).trimEnd().split("\n");
   assert.equal(argv1.at(-1), "http://127.0.0.1:9/media/interstellar");
   const sleep1 = Number(await readFile(join(dir, "sleep.1"), "utf8"));
 
   await display.stop();
-  assert.equal(alive(sleep1), false, "stop() ends the playback and its children");
+  await until("stop() to end the playback and its children", () => !alive(sleep1), 2000);
   assert.equal(display.health().state, "stopped");
 });
 
@@ -124,7 +125,7 @@ test("mpv: abort while settling kills the playback and rejects with the reason",
   const sleep0 = Number(await readFile(join(dir, "sleep.0"), "utf8"));
   ac.abort(new Error("the step was cancelled"));
   await assert.rejects(playing, /the step was cancelled/);
-  assert.equal(alive(sleep0), false);
+  await until("the aborted playback's group gone", () => !alive(sleep0), 2000);
 });
 
 test("mpv: the real player (no screen here: --vo=null --ao=null) fetches and plays the film over HTTP; a URL that answers 404 fails the play", async (t) => {
